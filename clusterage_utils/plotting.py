@@ -1,0 +1,125 @@
+"""Figures of the book. Every function returns a matplotlib Figure; a ``mock`` flag stamps synthetic-data figures."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import matplotlib
+
+if not os.environ.get("DISPLAY") and "ipykernel" not in os.environ.get("JPY_PARENT_PID", "x"):
+    matplotlib.use(os.environ.get("MPLBACKEND", "Agg"), force=False)
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from . import BANDS
+
+AGE_CMAP = "plasma_r"
+MOCK_LABEL = "MOCK SURVEY (synthetic data)"
+
+
+def stamp_mock(fig, mock: bool = True) -> None:
+    """Write a visible 'synthetic data' label on a figure built from the mock survey."""
+    if mock:
+        fig.text(0.995, 0.005, MOCK_LABEL, ha="right", va="bottom", fontsize=8, color="crimson",
+                 alpha=0.85, weight="bold")
+
+
+def lupton_rgb(images: np.ndarray, stretch: float = 0.5, Q: float = 8.0) -> np.ndarray:
+    """Colour composite of a (5, H, W) stack: R = F814W, G = F555W, B = F336W + F275W (astropy Lupton RGB)."""
+    from astropy.visualization import make_lupton_rgb
+
+    im = np.nan_to_num(np.asarray(images, float))
+    r, g, b = im[4], im[3], 0.5 * (im[1] + im[0])
+    return make_lupton_rgb(r, g, b * 2.0, stretch=stretch, Q=Q)
+
+
+def mosaic_with_clusters(images: np.ndarray, x_px, y_px, log_age, title: str = "", mock: bool = True,
+                         ax=None):
+    """Colour composite of a mosaic with the catalogued clusters circled and coloured by log age."""
+    fig = None
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(8, 8))
+    ax.imshow(lupton_rgb(images), origin="lower")
+    norm = matplotlib.colors.Normalize(6, 10)
+    cmap = plt.get_cmap(AGE_CMAP)
+    ax.scatter(x_px, y_px, s=70, facecolors="none", edgecolors=cmap(norm(np.asarray(log_age))), linewidths=1.3)
+    cb = plt.colorbar(matplotlib.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, fraction=0.046, pad=0.02)
+    cb.set_label("log age / yr")
+    ax.set_title(title)
+    ax.set_xlabel("x (px, 0.04\"/px)")
+    ax.set_ylabel("y (px)")
+    if fig is not None:
+        stamp_mock(fig, mock)
+    return fig or ax.figure
+
+
+def cutout_gallery(cutouts: np.ndarray, log_ages, n: int = 8, white_light: bool = True, mock: bool = True,
+                   title: str = ""):
+    """Gallery of cutouts ordered by age (the study's Fig. 1): one column per cluster, one row per band
+    (+ white light), each cutout shown with a per-cutout asinh stretch."""
+    from astropy.visualization import AsinhStretch, ImageNormalize, PercentileInterval
+
+    log_ages = np.asarray(log_ages)
+    order = np.argsort(log_ages)
+    pick = order[np.linspace(0, len(order) - 1, min(n, len(order))).round().astype(int)]
+    rows = list(BANDS) + (["white light"] if white_light else [])
+    fig, axes = plt.subplots(len(rows), len(pick), figsize=(1.35 * len(pick), 1.4 * len(rows)), squeeze=False)
+    for j, i in enumerate(pick):
+        stack = np.nan_to_num(np.asarray(cutouts[i], float))
+        planes = list(stack) + ([stack.mean(0)] if white_light else [])
+        for r, plane in enumerate(planes):
+            ax = axes[r, j]
+            norm = ImageNormalize(plane, interval=PercentileInterval(99.5), stretch=AsinhStretch(0.1))
+            ax.imshow(plane, origin="lower", cmap="gray", norm=norm)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if j == 0:
+                ax.set_ylabel(rows[r], fontsize=8)
+        axes[0, j].set_title(f"{log_ages[i]:.2f}", fontsize=9)
+    fig.suptitle(title or "cutouts ordered by log age / yr", fontsize=10)
+    fig.tight_layout()
+    stamp_mock(fig, mock)
+    return fig
+
+
+def mock_preview(survey_dir: str | os.PathLike, out_dir: str | os.PathLike, galaxy: str | None = None,
+                 n_gallery: int = 10) -> list[Path]:
+    """Save the mock survey's preview PNGs: a mosaic composite with clusters, and a cutout gallery by age.
+
+    Returns the paths written.
+    """
+    from astropy.io import fits
+    from astropy.nddata import Cutout2D
+
+    from .products import find_band_images, galaxy_id_for, read_cluster_catalogue
+
+    survey_dir, out_dir = Path(survey_dir), Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    folders = sorted(p for p in survey_dir.iterdir() if p.is_dir() and galaxy_id_for(p.name))
+    if galaxy:
+        folders = [p for p in folders if galaxy_id_for(p.name) == galaxy]
+    folder = folders[0]
+    gid = galaxy_id_for(folder.name)
+    paths = find_band_images(folder, gid)
+    images = np.stack([fits.getdata(paths[b]).astype(float) for b in BANDS])
+    cat, _ = read_cluster_catalogue(folder, gid)
+    from astropy.wcs import WCS
+    wcs = WCS(fits.getheader(paths["F555W"]))
+    x, y = wcs.world_to_pixel_values(cat["ra_deg"], cat["dec_deg"])
+    written = []
+    fig = mosaic_with_clusters(images, x, y, cat["MOCK_TRUE_LOG_AGE"] if "MOCK_TRUE_LOG_AGE" in cat else
+                               cat["log_age"], title=f"{gid}: mock mosaic, clusters coloured by true age")
+    p = out_dir / f"{gid}_mosaic.png"
+    fig.savefig(p, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    written.append(p)
+    cut = np.stack([np.stack([Cutout2D(images[b], (xi, yi), 112, mode="partial", fill_value=0).data
+                              for b in range(5)]) for xi, yi in zip(x, y)])
+    fig = cutout_gallery(cut, cat["log_age"].to_numpy(), n=n_gallery,
+                         title=f"{gid}: mock cutouts ordered by reference log age")
+    p = out_dir / f"{gid}_gallery.png"
+    fig.savefig(p, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    written.append(p)
+    return written
