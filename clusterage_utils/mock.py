@@ -569,6 +569,9 @@ def _check_output_dir(out_dir: Path, overwrite: bool) -> None:
     parent = out_dir.resolve().parent
     while not parent.exists():
         parent = parent.parent
+    if not parent.is_dir():
+        raise NotADirectoryError(f"output directory {out_dir}: {parent} is a file, not a directory; "
+                                 f"choose another location")
     if not os.access(parent, os.W_OK):
         raise PermissionError(f"output directory {out_dir}: {parent} is not writable; choose a writable location")
 

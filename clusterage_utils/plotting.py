@@ -31,7 +31,8 @@ def lupton_rgb(images: np.ndarray, stretch: float = 0.5, Q: float = 8.0) -> np.n
 
     im = np.nan_to_num(np.asarray(images, float))
     r, g, b = im[4], im[3], 0.5 * (im[1] + im[0])
-    return make_lupton_rgb(r, g, b * 2.0, stretch=stretch, Q=Q)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return make_lupton_rgb(r, g, b * 2.0, stretch=stretch, Q=Q)
 
 
 def mosaic_with_clusters(images: np.ndarray, x_px, y_px, log_age, title: str = "", mock: bool = True,

@@ -1,0 +1,164 @@
+"""The ``clusterage`` command line: ``mock``, ``curate``, ``fetch-phangs``, ``run``, ``book``, ``plan``.
+
+Every sub-command is a thin wrapper over the package's API; ``clusterage <cmd> --help`` lists its options.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def _floats(s: str) -> list[float]:
+    return [float(x) for x in s.replace(",", " ").split()]
+
+
+def _cmd_mock(a) -> int:
+    from .mock import MockSurveyConfig, make_mock_survey
+    from .profiles import get_profile
+
+    prof = get_profile(a.profile)
+    cfg = MockSurveyConfig(seed=a.seed, fraction=a.fraction if a.fraction is not None else prof.fraction,
+                           environment_coupling=a.coupling,
+                           galaxies=tuple(a.galaxies) if a.galaxies else prof.galaxies, nebular=a.nebular)
+    import time
+    t0 = time.perf_counter()
+    out = make_mock_survey(a.out, cfg, overwrite=a.overwrite, preview=a.preview)
+    from .mock import read_manifest
+    n = read_manifest(out)["n_clusters"]
+    dt = time.perf_counter() - t0
+    print(f"mock survey: {n} clusters in {len(cfg.galaxies)} galaxies -> {out} ({dt:.1f} s, {n / dt:.0f} clusters/s)")
+    if a.preview:
+        print(f"preview PNGs in {Path(out) / 'preview'}")
+    return 0
+
+
+def _cmd_curate(a) -> int:
+    from .curation import CurationConfig, curate
+
+    cfg = CurationConfig(size_px=a.size, classes=tuple(a.classes), classifier=a.classifier,
+                         include_associations=3 in a.classes, age_column=a.age_column,
+                         galaxies=tuple(a.galaxies) if a.galaxies else None,
+                         compression=None if a.compression == "none" else a.compression)
+    summary = curate(a.products, a.out, cfg, overwrite=a.overwrite)
+    print(summary.to_string(index=False))
+    return 0
+
+
+def _cmd_fetch(a) -> int:
+    from .fetch import MAST_CAT_BUNDLE_BASE, MAST_HST_BASE, fetch_phangs
+
+    fetch_phangs(a.galaxies, a.dest, hst_base=a.hst_base or MAST_HST_BASE, cat_base=a.cat_base or
+                 MAST_CAT_BUNDLE_BASE, mirror=a.mirror)
+    print(f"fetched into {a.dest}; next: clusterage curate --products {a.dest} --out cutouts.h5")
+    return 0
+
+
+def _cmd_run(a) -> int:
+    from .curation import ensure_default_cutouts
+    from .execution import run_experiments
+    from .experiments import named_experiments
+    from .profiles import get_profile
+
+    prof = get_profile(a.profile)
+    data = Path(a.data) if a.data else ensure_default_cutouts(a.profile)
+    exps = [e for name in a.experiments for e in named_experiments(name, prof)]
+    store = a.store or f"results/{a.profile}"
+    df = run_experiments(exps, data, store, scheduler=a.scheduler, n_workers=a.workers)
+    cols = [c for c in ("name", "seed", "test_scatter_dex", "null_scatter_dex", "predictive_power_pct",
+                        "wall_time_s") if c in df]
+    print(df[cols].to_string(index=False))
+    return 0
+
+
+def _cmd_book(a) -> int:
+    from .book import build_book
+
+    params = {}
+    for kv in a.parameter or []:
+        k, _, v = kv.partition("=")
+        import yaml
+        params[k] = yaml.safe_load(v)
+    index = build_book(profile=a.profile, chapters=a.chapter, parameters=params, data=a.data)
+    print(f"book built: {index}")
+    return 0
+
+
+def _cmd_plan(a) -> int:
+    from .book import plan
+
+    print(plan(a.profile, gpu_speedup=a.gpu_speedup).to_string(index=False))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="clusterage", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    m = sub.add_parser("mock", help="make the mock PHANGS-HST survey (FITS mosaics + catalogues with truth)")
+    m.add_argument("--out", required=True, help="output directory (refused if it exists, unless --overwrite)")
+    m.add_argument("--profile", default="laptop", help="smoke | laptop | paper: sets fraction and galaxies")
+    m.add_argument("--seed", type=int, default=0)
+    m.add_argument("--fraction", type=float, help="fraction of Table 1's N per galaxy, in (0, 1]")
+    m.add_argument("--coupling", type=float, default=1.0, help="environment_coupling in [0, 1]")
+    m.add_argument("--galaxies", nargs="+", help="Table 1 ids, e.g. NGC_628C IC_5332")
+    m.add_argument("--nebular", action="store_true", help="nebular emission below 10 Myr")
+    m.add_argument("--overwrite", action="store_true")
+    m.add_argument("--preview", action="store_true", help="also save preview PNGs (mosaic, cutout gallery)")
+    m.set_defaults(func=_cmd_mock)
+
+    c = sub.add_parser("curate", help="PHANGS-HST products (real or mock) to a cutout file")
+    c.add_argument("--products", required=True, help="folder with one sub-folder per galaxy")
+    c.add_argument("--out", required=True, help="HDF5 cutout file to write")
+    c.add_argument("--size", type=int, default=112, help="cutout width in px (default 112)")
+    c.add_argument("--classes", type=int, nargs="+", default=[1, 2], help="kept classes (default 1 2)")
+    c.add_argument("--classifier", default="human", choices=["human", "machine"])
+    c.add_argument("--age-column", help="force the age column (Myr)")
+    c.add_argument("--galaxies", nargs="+")
+    c.add_argument("--compression", default="lzf", choices=["lzf", "gzip", "none"])
+    c.add_argument("--overwrite", action="store_true")
+    c.set_defaults(func=_cmd_curate)
+
+    f = sub.add_parser("fetch-phangs", help="download real PHANGS-HST products from MAST (needs network)")
+    f.add_argument("--galaxies", nargs="+", required=True)
+    f.add_argument("--dest", required=True)
+    f.add_argument("--mirror", help="a local directory (or file:// URL) holding the files")
+    f.add_argument("--hst-base")
+    f.add_argument("--cat-base")
+    f.set_defaults(func=_cmd_fetch)
+
+    r = sub.add_parser("run", help="train a named set of experiments into the results store")
+    r.add_argument("--profile", default="laptop")
+    r.add_argument("--experiments", nargs="+", required=True,
+                   help="case names (e.g. five_band_full, fig4) or sweeps (inner_sweep, outer_sweep)")
+    r.add_argument("--data", help="cutout file (default: the profile's mock survey)")
+    r.add_argument("--store", help="results store directory (default results/<profile>)")
+    r.add_argument("--scheduler", default="local", help="local | dask-local | tcp://host:port")
+    r.add_argument("--workers", type=int, default=2, help="Dask LocalCluster worker processes")
+    r.set_defaults(func=_cmd_run)
+
+    b = sub.add_parser("book", help="execute the notebooks and build the HTML book")
+    b.add_argument("--profile", default="laptop")
+    b.add_argument("--chapter", nargs="+", help="only these chapters, e.g. 03")
+    b.add_argument("-p", "--parameter", action="append", help="notebook parameter NAME=YAML_VALUE")
+    b.add_argument("--data", help="cutout file to use instead of the mock survey")
+    b.set_defaults(func=_cmd_book)
+
+    pl = sub.add_parser("plan", help="estimate the number of trainings and time per chapter")
+    pl.add_argument("--profile", default="laptop")
+    pl.add_argument("--gpu-speedup", type=float, default=None, help="GPU speed relative to this CPU")
+    pl.set_defaults(func=_cmd_plan)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ValueError, FileExistsError, FileNotFoundError, PermissionError) as e:
+        print(f"clusterage {args.cmd}: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,268 @@
+"""Curation: PHANGS-HST products (real or mock) to one validated cutout file.
+
+For each galaxy folder: find the five band mosaics, read and join the cluster catalogues, keep the requested
+classes, place a cutout at each cluster's RA/Dec with the image WCS (astropy ``Cutout2D``) and drop clusters whose
+cutout is not fully covered in all five bands. Drops are counted per galaxy and per reason, in the file and in the
+printed summary.
+
+Drop reasons: ``class`` (not in the kept classes), ``no_age`` (missing/fill age), ``outside_image`` (no overlap
+with the mosaic), ``partial_coverage`` (some cutout pixel is NaN or has zero weight in some band).
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import BANDS, __version__
+from ._atomic import atomic_path
+from .cutouts import TRUTH_COLUMNS, CutoutWriter
+from .products import ProductError, find_band_images, galaxy_id_for, read_cluster_catalogue
+from .reference import galaxies
+
+DROP_REASONS = ("class", "no_age", "outside_image", "partial_coverage")
+
+
+@dataclass(frozen=True)
+class CurationConfig:
+    """What to keep and how to cut.
+
+    Attributes
+    ----------
+    size_px : int
+        Cutout width (the study: 112 px = 4.48").
+    classes : tuple of int
+        Kept classes (the study: human classes 1 and 2; add 3 for compact associations).
+    classifier : {"human", "machine"}
+        Which classification's catalogues and class column to use.
+    include_associations : bool
+        Also read the ``compact-association-class3`` catalogues (needed to keep class 3).
+    age_column : str, optional
+        Force the age column (Myr); default tries the DR4 names in order.
+    galaxies : tuple of str, optional
+        Only these galaxy ids.
+    compression : {"lzf", "gzip", None}
+        HDF5 compression of the images (see :class:`~clusterage_utils.cutouts.CutoutWriter`).
+    """
+
+    size_px: int = 112
+    classes: tuple[int, ...] = (1, 2)
+    classifier: str = "human"
+    include_associations: bool = False
+    age_column: str | None = None
+    galaxies: tuple[str, ...] | None = None
+    compression: str | None = "lzf"
+
+    def __post_init__(self):
+        if self.size_px < 8 or self.size_px % 2:
+            raise ValueError(f"size_px must be an even number >= 8, got {self.size_px}")
+        if self.classifier not in ("human", "machine"):
+            raise ValueError(f"classifier must be 'human' or 'machine', got {self.classifier!r}")
+
+
+def galaxy_folders(products_dir: str | os.PathLike) -> dict[str, Path]:
+    """Map galaxy id -> folder for every sub-folder of ``products_dir`` whose name matches a Table 1 galaxy."""
+    root = Path(products_dir)
+    if not root.is_dir():
+        raise ProductError(f"products directory {root} does not exist; point --products at a folder with one "
+                           f"sub-folder per galaxy (e.g. ngc628c/), or make the mock survey with `clusterage mock`")
+    out = {}
+    for p in sorted(root.iterdir()):
+        if p.is_dir() and (gid := galaxy_id_for(p.name)):
+            out[gid] = p
+    if not out:
+        raise ProductError(f"{root}: no galaxy folders found (expected names like ngc628c, ngc0628c or NGC_628C)")
+    return out
+
+
+def _load_band(path: Path):
+    from astropy.io import fits
+    from astropy.wcs import WCS
+
+    hdul = fits.open(path, memmap=True)
+    hdu = next((h for h in hdul if h.data is not None and getattr(h.data, "ndim", 0) == 2), None)
+    if hdu is None:
+        raise ProductError(f"{path}: no 2-D image HDU found")
+    w = WCS(hdu.header)
+    if not w.has_celestial:
+        raise ProductError(f"{path}: header has no celestial WCS; cutouts cannot be placed from RA/Dec")
+    return hdul, hdu.data, w.celestial
+
+
+def curate_galaxy(folder: Path, galaxy_id: str, cfg: CurationConfig) -> tuple[np.ndarray, pd.DataFrame, dict, str]:
+    """Cut one galaxy: returns cutouts (k, 5, H, W), their catalogue rows, drop counts per reason, age column."""
+    from astropy.coordinates import SkyCoord
+    from astropy.nddata import Cutout2D
+    from astropy.nddata.utils import NoOverlapError
+
+    groups = ("cluster-class12",) + (("compact-association-class3",) if cfg.include_associations else ())
+    cat, agecol = read_cluster_catalogue(folder, galaxy_id, cfg.classifier, groups, cfg.age_column)
+    drops = dict.fromkeys(DROP_REASONS, 0)
+    cls = cat["cls_human"] if cfg.classifier == "human" else cat["cls_ml"]
+    keep = cls.isin(cfg.classes).to_numpy()
+    drops["class"] = int((~keep).sum())
+    cat = cat[keep].reset_index(drop=True)
+    has_age = np.isfinite(cat["log_age"].to_numpy())
+    drops["no_age"] = int((~has_age).sum())
+    cat = cat[has_age].reset_index(drop=True)
+
+    paths = find_band_images(folder, galaxy_id)
+    opened = [_load_band(paths[b]) for b in BANDS]
+    try:
+        ref_wcs = opened[3][2]
+        x, y = ref_wcs.world_to_pixel(SkyCoord(cat["ra_deg"].to_numpy(), cat["dec_deg"].to_numpy(), unit="deg"))
+        x, y = np.asarray(x, float), np.asarray(y, float)
+        shapes_equal = all(o[1].shape == opened[3][1].shape for o in opened)
+        same_grid = shapes_equal and all(o[2].wcs.compare(ref_wcs.wcs, tolerance=1e-9) for o in opened)
+        inside_any = ((x > -0.5) & (x < opened[3][1].shape[1] - 0.5) & (y > -0.5) & (y < opened[3][1].shape[0] - 0.5))
+        if len(cat) and not inside_any.any():
+            raise ProductError(f"{folder}: none of the {len(cat)} catalogue positions of {galaxy_id} falls on the "
+                               f"F555W image ({paths['F555W'].name}); the catalogue and images do not overlap "
+                               f"(wrong galaxy, or RA/Dec columns in another frame)")
+        size = cfg.size_px
+        cut = np.empty((len(cat), 5, size, size), np.float32)
+        ok = np.zeros(len(cat), bool)
+        for i in range(len(cat)):
+            pos = (float(np.round(x[i])), float(np.round(y[i])))  # nearest pixel lands on index size // 2
+            try:
+                c = Cutout2D(opened[3][1], pos, size, mode="partial", fill_value=np.nan, copy=False)
+            except NoOverlapError:
+                drops["outside_image"] += 1
+                continue
+            for b in range(5):
+                if same_grid:
+                    data = np.full((size, size), np.nan, np.float32)
+                    data[c.slices_cutout] = opened[b][1][c.slices_original]
+                else:  # bands on different grids: place each with its own WCS
+                    sky = ref_wcs.pixel_to_world(pos[0], pos[1])
+                    try:
+                        data = Cutout2D(opened[b][1], sky, size, wcs=opened[b][2], mode="partial",
+                                        fill_value=np.nan).data
+                    except NoOverlapError:
+                        data = np.full((size, size), np.nan, np.float32)
+                cut[i, b] = data
+            good = np.all(np.isfinite(cut[i])) and not np.any(np.all(cut[i] == 0, axis=(1, 2)))
+            if good:
+                ok[i] = True
+            else:
+                drops["partial_coverage"] += 1
+    finally:
+        for h, _, _ in opened:
+            h.close()
+    kept = cat[ok].reset_index(drop=True)
+    gal = galaxies().loc[galaxy_id]
+    table = pd.DataFrame({
+        "galaxy_id": galaxy_id, "cluster_id": kept["cluster_id"].to_numpy(), "log_age": kept["log_age"].to_numpy(),
+        "ra_deg": kept["ra_deg"].to_numpy(), "dec_deg": kept["dec_deg"].to_numpy(),
+        "x_px": x[ok], "y_px": y[ok],
+        "distance_mpc": np.where(np.isfinite(kept["distance_mpc"]), kept["distance_mpc"], gal["distance_mpc"]),
+        "cls_human": kept["cls_human"].to_numpy(), "cls_ml": kept["cls_ml"].to_numpy(),
+        "mass_msun": kept["mass_msun"].to_numpy(), "ebv_mag": kept["ebv_mag"].to_numpy(),
+    })
+    table["pc_per_px"] = table["distance_mpc"] * 1e6 * 0.04 / 206264.806
+    for src, dst in TRUTH_COLUMNS.items():
+        if src in kept:
+            table[dst] = kept[src].to_numpy()
+    return cut[ok], table, drops, agecol
+
+
+def curate(products_dir: str | os.PathLike, out_path: str | os.PathLike, cfg: CurationConfig | None = None,
+           overwrite: bool = False, progress: bool = True) -> pd.DataFrame:
+    """Curate every galaxy folder of ``products_dir`` into the cutout file ``out_path``.
+
+    The file is written under a temporary name and renamed into place when complete.
+
+    Parameters
+    ----------
+    products_dir : path-like
+        One sub-folder per galaxy holding its five ``*_exp-drc-sci.fits`` mosaics and DR4 catalogues.
+    out_path : path-like
+        The HDF5 cutout file to write; refused if it exists unless ``overwrite``.
+    cfg : CurationConfig
+        What to keep and the cutout size.
+    overwrite : bool
+        Replace an existing file.
+    progress : bool
+        tqdm bar over galaxies.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Summary per galaxy: kept and dropped counts per reason (also stored in the file's ``drops`` attribute).
+    """
+    from tqdm.auto import tqdm
+
+    from .mock import read_manifest
+
+    cfg = cfg or CurationConfig()
+    out_path = Path(out_path)
+    if out_path.exists() and not overwrite:
+        raise FileExistsError(f"{out_path} exists; pass --overwrite (overwrite=True) to replace it")
+    folders = galaxy_folders(products_dir)
+    if cfg.galaxies:
+        missing = [g for g in cfg.galaxies if g not in folders]
+        if missing:
+            raise ProductError(f"{products_dir}: no folder for galaxies {missing}; found {list(folders)}")
+        folders = {g: folders[g] for g in cfg.galaxies}
+    manifest = read_manifest(products_dir)
+    rows, agecols = [], set()
+    with atomic_path(out_path) as tmp:
+        writer = CutoutWriter(tmp, cfg.size_px, compression=cfg.compression)
+        try:
+            for gid, folder in tqdm(folders.items(), desc="curating", unit="galaxy", disable=not progress):
+                cut, table, drops, agecol = curate_galaxy(folder, gid, cfg)
+                writer.append(cut, table)
+                agecols.add(agecol)
+                rows.append({"galaxy_id": gid, "kept": len(table), **drops})
+            summary = pd.DataFrame(rows)
+            if len(agecols) > 1:
+                warnings.warn(f"galaxies use different age columns: {sorted(agecols)}", stacklevel=2)
+            writer.close({
+                "source": "mock" if manifest else "phangs",
+                "age_column": ",".join(sorted(agecols)),
+                "package_version": __version__,
+                "created_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+                "parameters": {"curation": {k: (list(v) if isinstance(v, tuple) else v)
+                                            for k, v in cfg.__dict__.items()},
+                               "products_dir": str(Path(products_dir).resolve()),
+                               "mock": manifest["config"] if manifest else None},
+                "drops": {r["galaxy_id"]: {k: r[k] for k in DROP_REASONS} for r in rows},
+            })
+        except BaseException:
+            writer.abort()
+            raise
+    if progress:
+        tot = summary[["kept", *DROP_REASONS]].sum()
+        print(f"curated {int(tot['kept'])} clusters from {len(summary)} galaxies into {out_path}; dropped: "
+              + ", ".join(f"{r} {int(tot[r])}" for r in DROP_REASONS))
+    return summary
+
+
+def ensure_default_cutouts(profile: str = "laptop", root: str | os.PathLike = "data", seed: int = 0,
+                           environment_coupling: float = 1.0, progress: bool = True) -> Path:
+    """Return the cutout file of a profile's default mock survey, making the survey and curating it if absent.
+
+    Layout: ``<root>/<profile>[_c<coupling>][_s<seed>]/mock/`` (products) and ``.../cutouts.h5``.
+    """
+    from .mock import MockSurveyConfig, make_mock_survey
+    from .profiles import get_profile
+
+    prof = get_profile(profile)
+    tag = profile + ("" if environment_coupling == 1.0 else f"_c{environment_coupling:g}") + \
+        ("" if seed == 0 else f"_s{seed}")
+    base = Path(root) / tag
+    out = base / "cutouts.h5"
+    if out.exists():
+        return out
+    survey = base / "mock"
+    if not (survey / "mock_survey.json").exists():
+        make_mock_survey(survey, MockSurveyConfig(seed=seed, fraction=prof.fraction, galaxies=prof.galaxies,
+                                                  environment_coupling=environment_coupling),
+                         overwrite=survey.exists(), progress=progress)
+    curate(survey, out, CurationConfig(), progress=progress)
+    return out
