@@ -4,7 +4,7 @@
 profile    mock survey                                                 training
 =========  ==========================================================  ===========================================
 smoke      3 galaxies, 5 % of Table 1's N (~90 clusters), seconds      1/16-width net, 2 epochs, 1 seed, 3 diameters
-laptop     15 galaxies, 25 % of Table 1 (~2,160 clusters), ~1 min      1/8-width net, early-stopped, 2 seeds, 7 diameters
+laptop     15 galaxies, 25 % of Table 1 (~2,160 clusters), ~1 min      1/16-width net, <= 15 epochs, 2 seeds, 5 diameters
 paper      15 galaxies, 100 % (8,651 clusters)                         the study's: full width, 200 epochs,
                                                                        patience 30, 5 seeds, diameters 0-78 step 2
 =========  ==========================================================  ===========================================
@@ -82,8 +82,8 @@ PROFILES: dict[str, Profile] = {
         name="laptop",
         galaxies=ALL_GALAXIES,
         fraction=0.25,
-        training=TrainingSettings(width=1 / 8, epochs=25, patience=5, batch_size=32, learning_rate=5e-4,
-                                  rotations="random", seeds=(0, 1), diameters_px=(0, 4, 8, 12, 24, 40, 78)),
+        training=TrainingSettings(width=1 / 16, epochs=15, patience=4, batch_size=32, learning_rate=1e-3,
+                                  rotations="random", seeds=(0, 1), diameters_px=(0, 6, 12, 24, 48)),
         description="the book's default: a 2-core laptop in under an hour",
     ),
     "paper": Profile(

@@ -1,0 +1,104 @@
+"""Run lists of experiments: in-process (default) or on Dask, skipping what the store already holds.
+
+Dask: ``scheduler="dask-local"`` starts a ``distributed.LocalCluster`` of worker processes on this machine;
+any other value is taken as a scheduler address (``tcp://host:8786``). On an HPC cluster, start the workers with
+``dask-jobqueue``, one GPU per worker, e.g.::
+
+    from dask_jobqueue import SLURMCluster
+    cluster = SLURMCluster(cores=8, memory="64GB", processes=1, job_extra_directives=["--gres=gpu:1"])
+    cluster.scale(jobs=8)
+    run_experiments(exps, "cutouts.h5", "results/paper", scheduler=cluster.scheduler_address)
+
+Workers write their records straight into the store, so the store directory and the cutout file must be on a
+filesystem that all workers see.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from .cutouts import open_cutouts
+from .experiments import Experiment
+from .store import ResultsStore, record_key
+
+
+def train_and_store(exp_dict: dict, data_path: str, store_root: str) -> str:
+    """Worker entry point: train one experiment (given as a dict) and write its record; returns the key."""
+    from .training import train_experiment
+
+    exp = Experiment.from_dict(exp_dict)
+    data = open_cutouts(data_path)
+    store = ResultsStore(store_root)
+    key = record_key(exp.hash, data.fingerprint())
+    if not store.has(key):
+        store.put(train_experiment(exp, data))
+    return key
+
+
+def run_experiments(experiments: list[Experiment], data_path: str | os.PathLike, store_root: str | os.PathLike,
+                    scheduler: str = "local", n_workers: int = 2, progress: bool = True) -> pd.DataFrame:
+    """Train every experiment not yet in the store and return the scores of all of them.
+
+    Parameters
+    ----------
+    experiments : list of Experiment
+        Duplicates are run once.
+    data_path : path-like
+        The cutout file.
+    store_root : path-like
+        The results store directory.
+    scheduler : str
+        ``local`` (in this process), ``dask-local`` (a LocalCluster of ``n_workers`` processes) or a Dask
+        scheduler address.
+    progress : bool
+        A tqdm bar over runs, with an ETA.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :meth:`ResultsStore.scores` rows of the requested experiments, in their order.
+    """
+    from tqdm.auto import tqdm
+
+    data = open_cutouts(data_path)
+    store = ResultsStore(store_root)
+    fp = data.fingerprint()
+    unique = list({e.hash: e for e in experiments}.values())
+    keys = [record_key(e.hash, fp) for e in experiments]
+    todo = [e for e in unique if not store.has(record_key(e.hash, fp))]
+    bar = tqdm(total=len(unique), initial=len(unique) - len(todo), desc="trainings", unit="run",
+               disable=not progress, smoothing=0.1)
+    try:
+        if todo and scheduler == "local":
+            from .training import train_experiment
+
+            for e in todo:
+                bar.set_postfix_str(e.name, refresh=True)
+                store.put(train_experiment(e, data))
+                bar.update(1)
+        elif todo:
+            from dask.distributed import Client, LocalCluster, as_completed
+
+            cluster = None
+            if scheduler == "dask-local":
+                cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                                       dashboard_address=None)
+                client = Client(cluster)
+            else:
+                client = Client(scheduler)
+            try:
+                futs = [client.submit(train_and_store, e.to_dict(), str(Path(data_path).resolve()),
+                                      str(Path(store_root).resolve()), key=f"train-{e.hash}", pure=False)
+                        for e in todo]
+                for f in as_completed(futs):
+                    f.result()
+                    bar.update(1)
+            finally:
+                client.close()
+                if cluster is not None:
+                    cluster.close()
+    finally:
+        bar.close()
+    return store.scores(keys)

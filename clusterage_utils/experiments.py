@@ -1,0 +1,193 @@
+"""Experiment descriptions with a stable hash, the study's named cases (Figs. 4-5) and sweeps (Figs. 3, 8)."""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+from .preprocessing import INPUTS, MASK_KINDS, NORMALISATIONS, SAMPLES, SPLITS
+from .profiles import Profile, TrainingSettings
+from .reference import study_scatter
+
+LABELS = ("reference", "shuffled", "true")
+GROUPS = (None, "near", "far")
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """One training run, fully described.
+
+    Attributes
+    ----------
+    input : {"five_band", "white_light"}
+    sample : {"full", "restricted"}
+    mask : {"none", "mask_centre", "keep_centre"}
+    diameter_px : int
+        Mask diameter (ignored for ``mask="none"``, stored as 0).
+    labels : {"reference", "shuffled", "true"}
+        ``reference`` = the catalogue's SED age (the study), ``shuffled`` = the same labels permuted among the
+        training clusters (a control: nothing to learn), ``true`` = the mock's true age.
+    split, split_seed : str, int
+        Split strategy and its seed (the study: random, 42).
+    normalisation, mask_convention, layer_order : str
+        Preprocessing and architecture variants (defaults: the paper's text).
+    group : {None, "near", "far"}
+        Restrict to a distance group of galaxies (Figs. 6-7).
+    seed : int
+        Weight initialisation and shuffling seed (the study's 5 models per case differ here).
+    training : TrainingSettings
+        From the profile.
+    """
+
+    input: str = "five_band"
+    sample: str = "full"
+    mask: str = "none"
+    diameter_px: int = 0
+    labels: str = "reference"
+    split: str = "random"
+    split_seed: int = 42
+    normalisation: str = "instance"
+    mask_convention: str = "geometric"
+    layer_order: str = "paper"
+    group: str | None = None
+    seed: int = 0
+    training: TrainingSettings = field(default_factory=TrainingSettings)
+
+    def __post_init__(self):
+        for name, allowed in (("input", INPUTS), ("sample", SAMPLES), ("mask", MASK_KINDS), ("labels", LABELS),
+                              ("normalisation", NORMALISATIONS), ("group", GROUPS)):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"Experiment.{name} must be one of {allowed}, got {getattr(self, name)!r}")
+        if self.split not in SPLITS:
+            raise ValueError(f"Experiment.split must be one of {list(SPLITS)}, got {self.split!r}")
+        if self.diameter_px < 0:
+            raise ValueError(f"Experiment.diameter_px must be >= 0, got {self.diameter_px}")
+        if self.mask == "none":
+            object.__setattr__(self, "diameter_px", 0)
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["training"] = {k: list(v) if isinstance(v, tuple) else v for k, v in d["training"].items()}
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Experiment":
+        d = dict(d)
+        t = {k: tuple(v) if isinstance(v, list) else v for k, v in d.pop("training").items()}
+        return cls(**d, training=TrainingSettings(**t))
+
+    @property
+    def hash(self) -> str:
+        """Stable 16-hex-digit hash of every field (the store's key, with the data fingerprint)."""
+        return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:16]
+
+    @property
+    def case(self) -> str:
+        """Case name without the seed, e.g. ``white_light_full_mask_centre_24`` (``_shuffled``, ``_near``...)."""
+        s = f"{self.input}_{self.sample}_{self.mask}" + (f"_{self.diameter_px}" if self.mask != "none" else "")
+        if self.labels != "reference":
+            s += f"_{self.labels}"
+        if self.group:
+            s += f"_{self.group}"
+        return s
+
+    @property
+    def name(self) -> str:
+        return f"{self.case}/seed{self.seed}"
+
+
+def _seeds(exp: Experiment, profile: Profile) -> list[Experiment]:
+    return [dataclasses.replace(exp, seed=s, training=profile.training) for s in profile.training.seeds]
+
+
+def parse_case(name: str) -> Experiment:
+    """Experiment (seed 0) from a case name like ``white_light_full_mask_centre_24_shuffled``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name, listing the study's named cases.
+    """
+    parts = name.split("_")
+    try:
+        inp = "_".join(parts[:2])
+        sample = parts[2]
+        rest = parts[3:]
+        if rest[:1] == ["none"]:
+            mask, diam, rest = "none", 0, rest[1:]
+        else:
+            mask, diam, rest = "_".join(rest[:2]), int(rest[2]), rest[3:]
+        labels = "reference"
+        group = None
+        for r in rest:
+            if r in LABELS:
+                labels = r
+            elif r in ("near", "far"):
+                group = r
+            else:
+                raise ValueError(r)
+        return Experiment(input=inp, sample=sample, mask=mask, diameter_px=diam, labels=labels, group=group)
+    except (ValueError, IndexError):
+        raise ValueError(f"unknown case {name!r}; cases look like five_band_full_none, "
+                         f"white_light_restricted_keep_centre_12, white_light_full_mask_centre_24_shuffled; "
+                         f"the study's: {', '.join(study_cases())}") from None
+
+
+def study_cases() -> list[str]:
+    """The 16 configurations of the authors' released runs (Figs. 4-5), as case names."""
+    t = study_scatter()
+    return [f"{r.input}_{r.sample}_{r.mask}" + (f"_{r.diameter_px}" if r.mask != "none" else "")
+            for r in t.itertuples()]
+
+
+def fig4_cases() -> list[str]:
+    """Fig. 4 (full sample): 5-band; white light; white light keep 24 / 12 px; mask 12 / 24 px; shuffled control."""
+    return ["five_band_full_none", "white_light_full_none", "white_light_full_keep_centre_24",
+            "white_light_full_keep_centre_12", "white_light_full_mask_centre_12", "white_light_full_mask_centre_24",
+            "white_light_full_mask_centre_24_shuffled"]
+
+
+def fig5_cases() -> list[str]:
+    """Fig. 5: Fig. 4's cases plus 5-band keep 12 px, on the full and the restricted sample."""
+    out = []
+    for sample in ("full", "restricted"):
+        out += [c.replace("_full_", f"_{sample}_") for c in fig4_cases()]
+        out.append(f"five_band_{sample}_keep_centre_12")
+        out.append(f"five_band_{sample}_mask_centre_12")
+    return list(dict.fromkeys(out))
+
+
+def case_experiments(names, profile: Profile, **overrides) -> list[Experiment]:
+    """Experiments (all the profile's seeds) for case names."""
+    return [e for n in names for e in _seeds(dataclasses.replace(parse_case(n), **overrides), profile)]
+
+
+def masking_sweep(kind: str, input: str, sample: str, profile: Profile, diameters=None, **overrides
+                  ) -> list[Experiment]:
+    """Inner (``mask_centre``, Fig. 3) or outer (``keep_centre``, Fig. 8) masking sweep over the profile's
+    diameters. Diameter 0 of an inner sweep is the unmasked case; outer sweeps start at the smallest d > 0."""
+    diameters = tuple(diameters if diameters is not None else profile.training.diameters_px)
+    out = []
+    for d in diameters:
+        if kind == "keep_centre" and d == 0:
+            continue
+        mask = "none" if (kind == "mask_centre" and d == 0) else kind
+        out += _seeds(Experiment(input=input, sample=sample, mask=mask, diameter_px=d, **overrides), profile)
+    return out
+
+
+def named_experiments(name: str, profile: Profile) -> list[Experiment]:
+    """Expand a name from the command line: a case name, ``fig4``, ``fig5``, ``study``, or a sweep
+    ``inner_sweep`` / ``outer_sweep`` (all four input x sample panels)."""
+    if name == "fig4":
+        return case_experiments(fig4_cases(), profile)
+    if name == "fig5":
+        return case_experiments(fig5_cases(), profile)
+    if name == "study":
+        return case_experiments(study_cases(), profile)
+    if name in ("inner_sweep", "outer_sweep"):
+        kind = "mask_centre" if name == "inner_sweep" else "keep_centre"
+        return [e for i in ("five_band", "white_light") for s in ("full", "restricted")
+                for e in masking_sweep(kind, i, s, profile)]
+    return case_experiments([name], profile)

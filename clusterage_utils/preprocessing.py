@@ -1,0 +1,191 @@
+"""Preprocessing: white light, circular masks by diameter, normalisation, rotations, samples and splits.
+
+Pure numpy functions on batches of cutouts in the file's layout ``(N, C, H, W)``; the training pipeline calls the
+same functions, so what is tested here is what the network sees.
+
+Mask geometry
+-------------
+``convention="geometric"`` (default) centres the circle on the cutout's geometric centre ((W-1)/2, between the
+four central pixels of an even cutout) and masks pixels with ``r <= d/2``: the mask is unchanged by 90-degree
+rotations (the training augmentation) and its area is pi d^2/4 within a pixel ring.
+``convention="authors"`` reproduces the study's code: centre pixel (W//2, W//2) = (56, 56) and
+``(x-56)^2 + (y-56)^2 <= R^2`` with R = d/2. That circle is off-centre by half a pixel, so a rotated cutout sees a
+shifted mask, and R = 0 still masks the single centre pixel.
+"""
+from __future__ import annotations
+
+import random
+from typing import Callable
+
+import numpy as np
+
+from .reference import FULL_LOG_AGE_RANGE, RESTRICTED_LOG_AGE_RANGE
+
+MASK_KINDS = ("none", "mask_centre", "keep_centre")
+NORMALISATIONS = ("instance", "instance_with_masked", "channel", "dataset")
+INPUTS = ("five_band", "white_light")
+SAMPLES = ("full", "restricted")
+
+
+def white_light(cutouts: np.ndarray) -> np.ndarray:
+    """Mean of the five bands per pixel, computed before normalisation: (N, 5, H, W) -> (N, 1, H, W)."""
+    return np.asarray(cutouts, np.float32).mean(axis=1, keepdims=True)
+
+
+def circle(size_px: int, diameter_px: float, convention: str = "geometric") -> np.ndarray:
+    """Boolean (H, W) array, True inside the circle of diameter ``diameter_px`` centred on the cutout.
+
+    Parameters
+    ----------
+    size_px : int
+        Cutout width (= height).
+    diameter_px : float
+        Circle diameter in pixels, 0 <= d <= size_px.
+    convention : {"geometric", "authors"}
+        See the module docstring.
+    """
+    if not 0 <= diameter_px <= size_px:
+        raise ValueError(f"mask diameter must be in [0, {size_px}] px for {size_px}-px cutouts, got {diameter_px}")
+    yy, xx = np.mgrid[0:size_px, 0:size_px]
+    r = diameter_px / 2.0
+    if convention == "geometric":
+        c = (size_px - 1) / 2.0
+        if diameter_px == 0:
+            return np.zeros((size_px, size_px), bool)
+        return (xx - c) ** 2 + (yy - c) ** 2 <= r * r
+    if convention == "authors":
+        c = size_px // 2
+        return (xx - c) ** 2 + (yy - c) ** 2 <= r * r
+    raise ValueError(f"mask convention must be 'geometric' or 'authors', got {convention!r}")
+
+
+def visible_pixels(kind: str, diameter_px: float, size_px: int, convention: str = "geometric") -> np.ndarray:
+    """Boolean (H, W): True where the network sees data.
+
+    ``mask_centre``: everything outside the circle (the inner masking of the study's Fig. 3);
+    ``keep_centre``: only the circle (outer masking, Fig. 8); ``none``: everything.
+    """
+    if kind == "none":
+        return np.ones((size_px, size_px), bool)
+    inside = circle(size_px, diameter_px, convention)
+    if kind == "mask_centre":
+        return ~inside
+    if kind == "keep_centre":
+        return inside
+    raise ValueError(f"mask kind must be one of {MASK_KINDS}, got {kind!r}")
+
+
+def apply_mask(cutouts: np.ndarray, visible: np.ndarray) -> np.ndarray:
+    """Set invisible pixels to 0 in every channel: (N, C, H, W) * (H, W)."""
+    return np.where(visible[None, None], cutouts, 0.0).astype(np.float32)
+
+
+def normalise(cutouts: np.ndarray, visible: np.ndarray, method: str = "instance",
+              dataset_range: tuple[float, float] | None = None) -> np.ndarray:
+    """Min-max normalisation to [0, 1]; masked pixels are exactly 0.
+
+    Parameters
+    ----------
+    cutouts : ndarray (N, C, H, W)
+        Masked or unmasked cutouts.
+    visible : ndarray (H, W) of bool
+        Pixels the network sees.
+    method : str
+        ``instance`` (paper text): one min and max per cutout over all channels, visible pixels only;
+        ``instance_with_masked`` (authors' code): the masked zeros take part in the min/max;
+        ``channel``: a min and max per cutout and channel, visible pixels only;
+        ``dataset``: one global ``dataset_range`` (from the training set, see :func:`dataset_range`).
+
+    Notes
+    -----
+    A cutout whose visible pixels are all equal (max = min), or which has no visible pixel, normalises to 0
+    everywhere (not NaN): it carries no contrast for the network.
+    """
+    x = np.asarray(cutouts, np.float32)
+    vis = np.broadcast_to(visible[None, None], x.shape)
+    if method == "dataset":
+        if dataset_range is None:
+            raise ValueError("normalisation 'dataset' needs dataset_range=(min, max) from the training set")
+        lo = np.float32(dataset_range[0])
+        hi = np.float32(dataset_range[1])
+    else:
+        axes = (1, 2, 3) if method in ("instance", "instance_with_masked") else (2, 3)
+        if method not in NORMALISATIONS:
+            raise ValueError(f"normalisation must be one of {NORMALISATIONS}, got {method!r}")
+        if method == "instance_with_masked":
+            src = np.where(vis, x, 0.0)
+            lo, hi = src.min(axis=axes, keepdims=True), src.max(axis=axes, keepdims=True)
+        else:
+            lo = np.where(vis, x, np.inf).min(axis=axes, keepdims=True)
+            hi = np.where(vis, x, -np.inf).max(axis=axes, keepdims=True)
+            lo = np.where(np.isfinite(lo), lo, 0.0)
+            hi = np.where(np.isfinite(hi), hi, 0.0)
+    span = hi - lo
+    safe = np.where(span > 0, span, 1.0)
+    out = np.where(span > 0, (x - lo) / safe, 0.0)
+    return np.where(vis, np.clip(out, 0.0, 1.0), 0.0).astype(np.float32)
+
+
+def dataset_range(cutouts: np.ndarray, visible: np.ndarray) -> tuple[float, float]:
+    """(min, max) over the visible pixels of a set of cutouts (for ``normalise(method='dataset')``)."""
+    v = np.asarray(cutouts)[:, :, visible]
+    return float(v.min()), float(v.max())
+
+
+def preprocess(cutouts: np.ndarray, input_kind: str, visible: np.ndarray, normalisation: str = "instance",
+               dataset_minmax: tuple[float, float] | None = None) -> np.ndarray:
+    """The full chain on raw cutouts (N, 5, H, W): white light (optional) -> mask -> normalise; returns
+    channels-last float32 (N, H, W, C) ready for Keras."""
+    if input_kind not in INPUTS:
+        raise ValueError(f"input must be one of {INPUTS}, got {input_kind!r}")
+    x = white_light(cutouts) if input_kind == "white_light" else np.asarray(cutouts, np.float32)
+    x = apply_mask(x, visible)
+    x = normalise(x, visible, normalisation, dataset_minmax)
+    return np.ascontiguousarray(x.transpose(0, 2, 3, 1))
+
+
+def rotate(batch_nhwc: np.ndarray, k) -> np.ndarray:
+    """Rotate each image of a channels-last batch by ``k`` x 90 degrees (k scalar or one per image)."""
+    k = np.broadcast_to(np.asarray(k, int) % 4, (len(batch_nhwc),))
+    out = np.empty_like(batch_nhwc)
+    for q in range(4):
+        sel = k == q
+        if sel.any():
+            out[sel] = np.rot90(batch_nhwc[sel], q, axes=(1, 2))
+    return out
+
+
+# ------------------------------------------------------------------------------------------ samples and splits
+def select_sample(log_ages: np.ndarray, sample: str) -> np.ndarray:
+    """Indices of the clusters in a sample: ``full`` (6.0-10.14, all) or ``restricted`` (7.0 <= log age <= 9.5)."""
+    a = np.asarray(log_ages)
+    if sample == "full":
+        lo, hi = FULL_LOG_AGE_RANGE
+        return np.nonzero((a >= lo - 1e-6) & (a <= hi + 1e-6))[0]
+    if sample == "restricted":
+        lo, hi = RESTRICTED_LOG_AGE_RANGE
+        return np.nonzero((a >= lo - 1e-6) & (a <= hi + 1e-6))[0]
+    raise ValueError(f"sample must be one of {SAMPLES}, got {sample!r}")
+
+
+def random_split(n: int, seed: int = 42, train_fraction: float = 0.7, **_) -> tuple[np.ndarray, ...]:
+    """The study's split of ``range(n)``: Python ``random.seed(seed); random.shuffle(...)``, the first
+    int(0.7 n) for training and the rest halved into validation and test (n = 8651 gives 6055/1298/1298)."""
+    order = list(range(n))
+    rnd = random.Random(seed)
+    rnd.shuffle(order)
+    order = np.asarray(order, dtype=np.int64)
+    n_train = int(train_fraction * n)
+    n_val = (n - n_train) // 2
+    return order[:n_train], order[n_train:n_train + n_val], order[n_train + n_val:]
+
+
+#: Split strategies by name: each takes ``(n, seed=..., catalogue=...)`` and returns (train, val, test) positions.
+SPLITS: dict[str, Callable[..., tuple[np.ndarray, ...]]] = {"random": random_split}
+
+
+def make_split(strategy: str, n: int, seed: int = 42, catalogue=None, **kw) -> tuple[np.ndarray, ...]:
+    """Split positions 0..n-1 with a named strategy from :data:`SPLITS` (extensible: register new ones there)."""
+    if strategy not in SPLITS:
+        raise ValueError(f"split must be one of {list(SPLITS)}, got {strategy!r}")
+    return SPLITS[strategy](n, seed=seed, catalogue=catalogue, **kw)

@@ -1,0 +1,108 @@
+"""The results store: one JSON record per trained model, written atomically, read back as pandas frames.
+
+Layout: ``<root>/store.json`` (store version) and ``<root>/records/<key>.json``, where the key combines the
+experiment's hash and the cutout file's fingerprint, so new data never reuses old results. A run killed half-way
+leaves no record (temp file + rename) and is redone on the next call.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import __version__
+from ._atomic import atomic_path
+
+STORE_VERSION = 1
+
+
+class StoreError(ValueError):
+    """The store on disk is not one this version can use; the message says what to do."""
+
+
+def record_key(exp_hash: str, data_fingerprint: str) -> str:
+    return f"{exp_hash}-{data_fingerprint}"
+
+
+class ResultsStore:
+    """A directory of training records.
+
+    Parameters
+    ----------
+    root : path-like
+        Created if absent. An existing store written by an incompatible version raises :class:`StoreError`
+        and nothing is overwritten.
+    """
+
+    def __init__(self, root: str | os.PathLike):
+        self.root = Path(root)
+        self.records_dir = self.root / "records"
+        meta = self.root / "store.json"
+        if meta.exists():
+            info = json.loads(meta.read_text())
+            if info.get("store_version") != STORE_VERSION:
+                raise StoreError(f"results store {self.root} has store_version {info.get('store_version')} "
+                                 f"(written by clusterage {info.get('package_version')}); this version reads "
+                                 f"{STORE_VERSION}. Use another --store directory or delete this one.")
+        elif self.root.exists() and any(self.root.iterdir()):
+            raise StoreError(f"{self.root} exists and is not a results store (no store.json); "
+                             f"choose an empty or new directory")
+        else:
+            self.records_dir.mkdir(parents=True, exist_ok=True)
+            with atomic_path(meta) as tmp:
+                tmp.write_text(json.dumps({"store_version": STORE_VERSION, "package_version": __version__}))
+        self.records_dir.mkdir(parents=True, exist_ok=True)
+
+    def path(self, key: str) -> Path:
+        return self.records_dir / f"{key}.json"
+
+    def has(self, key: str) -> bool:
+        return self.path(key).exists()
+
+    def put(self, record: dict) -> str:
+        """Write a record atomically; returns its key."""
+        key = record_key(record["hash"], record["data"]["fingerprint"])
+        with atomic_path(self.path(key)) as tmp:
+            tmp.write_text(json.dumps(record, default=_json_default))
+        return key
+
+    def get(self, key: str) -> dict:
+        return json.loads(self.path(key).read_text())
+
+    def keys(self) -> list[str]:
+        return sorted(p.stem for p in self.records_dir.glob("*.json"))
+
+    def scores(self, keys=None) -> pd.DataFrame:
+        """One row per record: the experiment's fields (flattened), its scores, sizes and wall time."""
+        rows = []
+        for k in (keys if keys is not None else self.keys()):
+            r = self.get(k)
+            row = {"key": k, "case": r["case"], "name": r["name"]}
+            row.update({f"{f}": v for f, v in r["experiment"].items() if f != "training"})
+            row.update({k2: v for k2, v in r.items() if isinstance(v, (int, float, str)) and k2 not in row})
+            row["width"] = r["experiment"]["training"]["width"]
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def predictions(self, key: str) -> pd.DataFrame:
+        """Per-cluster predictions of one record (index, cluster_id, galaxy_id, set, label, pred[, true_log_age])."""
+        return pd.DataFrame(self.get(key)["predictions"])
+
+    def history(self, key: str) -> pd.DataFrame:
+        """Loss curves of one record (epoch, loss, val_loss)."""
+        h = pd.DataFrame(self.get(key)["history"])
+        h.insert(0, "epoch", np.arange(1, len(h) + 1))
+        return h
+
+
+def _json_default(o):
+    if isinstance(o, (np.integer,)):
+        return int(o)
+    if isinstance(o, (np.floating,)):
+        return float(o)
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    raise TypeError(f"not JSON serialisable: {type(o)}")

@@ -1,0 +1,153 @@
+"""Experiments, the store, training on a learnable toy, and execution (in-process and Dask)."""
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+from helpers import write_study_file
+
+from clusterage_utils.cutouts import open_cutouts
+from clusterage_utils.execution import run_experiments
+from clusterage_utils.experiments import (Experiment, case_experiments, fig4_cases, fig5_cases, masking_sweep,
+                                          named_experiments, parse_case, study_cases)
+from clusterage_utils.profiles import TrainingSettings, get_profile
+from clusterage_utils.store import ResultsStore, StoreError
+
+TOY = TrainingSettings(width=1 / 16, epochs=25, patience=25, batch_size=32, learning_rate=2e-3, rotations="random",
+                       seeds=(0,), diameters_px=(0, 8))
+
+
+@pytest.fixture(scope="module")
+def toy_file(tmp_path_factory):
+    """A learnable toy in the study's schema: the label sets the blob's colour (F275W / F814W flux ratio),
+    which survives per-instance min-max normalisation."""
+    rng = np.random.default_rng(0)
+    n, size = 300, 24
+    age = rng.uniform(6, 10, n)
+    yy, xx = np.mgrid[0:size, 0:size]
+    blob = np.exp(-((xx - 11.5) ** 2 + (yy - 11.5) ** 2) / (2 * 2.0**2))
+    ratio = (age - 6) / 4                                   # 0 (young) .. 1 (old)
+    img = np.empty((n, 5, size, size), np.float32)
+    for b in range(5):
+        w = (1 - ratio) + ratio * b / 4                      # young: flat; old: red
+        img[:, b] = w[:, None, None] * blob[None] + rng.normal(0, 0.02, (n, size, size))
+    p = tmp_path_factory.mktemp("toy") / "toy.h5"
+    return write_study_file(p, n=n, size=size, image_cutouts=img, cluster_log_ages=age.astype(np.float32),
+                            cluster_ids=np.arange(n, dtype=np.int32),
+                            galaxy_ids=np.array(["NGC_628C"] * n, dtype=object))
+
+
+def test_experiment_hash_stable_and_sensitive():
+    a = Experiment(training=TOY)
+    assert a.hash == Experiment(training=TOY).hash
+    assert a.hash != dataclasses.replace(a, seed=1).hash
+    assert Experiment.from_dict(json.loads(json.dumps(a.to_dict()))) == a
+    assert Experiment(mask="none", diameter_px=12).diameter_px == 0
+
+
+def test_named_cases_and_sweeps():
+    p = get_profile("smoke")
+    assert len(study_cases()) == 16 and all(parse_case(c).case == c for c in study_cases())
+    assert "white_light_full_mask_centre_24_shuffled" in fig4_cases()
+    assert parse_case("white_light_full_mask_centre_24_shuffled").labels == "shuffled"
+    assert len(fig5_cases()) > len(fig4_cases())
+    sw = masking_sweep("mask_centre", "five_band", "full", p)
+    assert [e.diameter_px for e in sw] == [0, 12, 24] and sw[0].mask == "none"
+    assert [e.diameter_px for e in masking_sweep("keep_centre", "five_band", "full", p)] == [12, 24]
+    assert len(named_experiments("inner_sweep", p)) == 12
+    with pytest.raises(ValueError, match="unknown case 'five_band_sideways'"):
+        named_experiments("five_band_sideways", p)
+    with pytest.raises(ValueError, match="diameter_px must be >= 0"):
+        Experiment(mask="mask_centre", diameter_px=-4)
+
+
+def test_toy_is_learnt_and_shuffled_labels_are_not(toy_file, tmp_path):
+    exps = [Experiment(training=TOY), Experiment(training=TOY, labels="shuffled")]
+    df = run_experiments(exps, toy_file, tmp_path / "store", progress=False).set_index("labels")
+    real, shuf = df.loc["reference"], df.loc["shuffled"]
+    assert real["test_scatter_dex"] < 0.5 * real["null_scatter_dex"], real["test_scatter_dex"]
+    assert real["predictive_power_pct"] > 70
+    assert shuf["test_scatter_dex"] > 0.8 * shuf["null_scatter_dex"], shuf["test_scatter_dex"]
+
+
+def test_seeded_training_is_reproducible(toy_file, tmp_path):
+    from clusterage_utils.training import train_experiment
+
+    quick = dataclasses.replace(TOY, epochs=3, patience=3)
+    e = Experiment(training=quick, mask="mask_centre", diameter_px=8)
+    cf = open_cutouts(toy_file)
+    a, b = train_experiment(e, cf), train_experiment(e, cf)
+    assert a["predictions"]["pred"] == b["predictions"]["pred"]
+    assert a["history"] == b["history"]
+
+
+def test_store_skips_done_and_redoes_killed_runs(toy_file, tmp_path, monkeypatch):
+    import clusterage_utils.training as training
+
+    quick = dataclasses.replace(TOY, epochs=2, patience=2)
+    exps = [Experiment(training=quick, seed=s) for s in (0, 1)]
+    calls = []
+    real = training.train_experiment
+
+    def killed_on_second(exp, data, **kw):
+        calls.append(exp.seed)
+        if exp.seed == 1:
+            raise KeyboardInterrupt   # killed half-way: before its record is written
+        return real(exp, data, **kw)
+
+    monkeypatch.setattr(training, "train_experiment", killed_on_second)
+    with pytest.raises(KeyboardInterrupt):
+        run_experiments(exps, toy_file, tmp_path / "s", progress=False)
+    store = ResultsStore(tmp_path / "s")
+    assert len(store.keys()) == 1 and not list((tmp_path / "s").rglob("*.part"))
+    monkeypatch.setattr(training, "train_experiment", real)
+    calls.clear()
+    df = run_experiments(exps, toy_file, tmp_path / "s", progress=False)
+    assert len(df) == 2 and len(store.keys()) == 2
+    monkeypatch.setattr(training, "train_experiment", killed_on_second)
+    calls.clear()
+    run_experiments(exps, toy_file, tmp_path / "s", progress=False)   # nothing new: trains nothing
+    assert calls == []
+    h = store.history(store.keys()[0])
+    assert list(h.columns[:3]) == ["epoch", "loss", "val_loss"]
+    p = store.predictions(store.keys()[0])
+    assert set(p["set"]) == {"train", "val", "test"}
+
+
+def test_incompatible_store_is_refused_and_kept(tmp_path):
+    root = tmp_path / "s"
+    ResultsStore(root)
+    (root / "store.json").write_text(json.dumps({"store_version": 99, "package_version": "9.9"}))
+    with pytest.raises(StoreError, match="store_version 99"):
+        ResultsStore(root)
+    assert json.loads((root / "store.json").read_text())["store_version"] == 99
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "notes.txt").write_text("mine")
+    with pytest.raises(StoreError, match="not a results store"):
+        ResultsStore(tmp_path / "other")
+
+
+def test_wrong_shape_file_is_refused(tmp_path):
+    from clusterage_utils.cutouts import CutoutFileError
+
+    p = write_study_file(tmp_path / "bad.h5", image_cutouts=np.zeros((6, 5, 32, 30), np.float32))
+    with pytest.raises(CutoutFileError, match="image_cutouts"):
+        run_experiments([Experiment(training=TOY)], p, tmp_path / "s", progress=False)
+
+
+def test_diameter_larger_than_cutout(toy_file, tmp_path):
+    with pytest.raises(ValueError, match=r"mask diameter must be in \[0, 24\]"):
+        run_experiments([Experiment(training=TOY, mask="mask_centre", diameter_px=40)], toy_file, tmp_path / "s",
+                        progress=False)
+    assert ResultsStore(tmp_path / "s").keys() == []
+
+
+def test_dask_localcluster_matches_in_process(toy_file, tmp_path):
+    pytest.importorskip("dask.distributed")
+    quick = dataclasses.replace(TOY, epochs=2, patience=2)
+    exps = [Experiment(training=quick, seed=0), Experiment(training=quick, seed=0, input="white_light")]
+    local = run_experiments(exps, toy_file, tmp_path / "local", progress=False)
+    dask = run_experiments(exps, toy_file, tmp_path / "dask", scheduler="dask-local", n_workers=2, progress=False)
+    assert list(local["key"]) == list(dask["key"])
+    np.testing.assert_allclose(local["test_scatter_dex"], dask["test_scatter_dex"], rtol=0, atol=1e-6)
+    np.testing.assert_allclose(local["val_scatter_dex"], dask["val_scatter_dex"], rtol=0, atol=1e-6)

@@ -1,0 +1,107 @@
+"""Masks, normalisation, rotations, samples and splits."""
+import numpy as np
+import pytest
+
+from clusterage_utils.preprocessing import (apply_mask, circle, make_split, normalise, preprocess, random_split,
+                                            rotate, select_sample, visible_pixels, white_light)
+
+
+@pytest.mark.parametrize("d", [2, 6, 8, 12, 24, 40, 78])
+def test_mask_pixel_counts_match_circle_area(d):
+    n = circle(112, d).sum()
+    # within one pixel ring of the circle's area
+    assert abs(n - np.pi * d**2 / 4) <= np.pi * d + 4, (d, n)
+
+
+@pytest.mark.parametrize("d", [0, 3, 8, 12, 24, 78])
+def test_geometric_masks_are_rotation_invariant(d):
+    m = circle(112, d)
+    for k in (1, 2, 3):
+        np.testing.assert_array_equal(np.rot90(m, k), m)
+
+
+def test_authors_convention_differs_and_is_documented():
+    a = circle(112, 8, "authors")
+    assert a[56, 56] and a[56, 60] and not a[56, 51]   # centred on pixel 56, radius 4 inclusive
+    assert not np.array_equal(np.rot90(a), a)
+    assert circle(112, 0, "authors").sum() == 1          # R = 0 still masks the centre pixel
+    assert circle(112, 0).sum() == 0
+
+
+def test_bad_diameter():
+    with pytest.raises(ValueError, match=r"mask diameter must be in \[0, 112\]"):
+        circle(112, 113)
+    with pytest.raises(ValueError, match="mask diameter"):
+        circle(112, -2)
+
+
+def test_keep_and_mask_are_complements():
+    k = visible_pixels("keep_centre", 24, 112)
+    m = visible_pixels("mask_centre", 24, 112)
+    assert not (k & m).any() and (k | m).all()
+
+
+def test_normalisation_range_masked_zero_and_no_nan():
+    rng = np.random.default_rng(0)
+    x = rng.normal(5, 2, (4, 5, 32, 32)).astype(np.float32)
+    vis = visible_pixels("mask_centre", 12, 32)
+    out = normalise(apply_mask(x, vis), vis, "instance")
+    assert out[:, :, vis].min() == 0.0 and out[:, :, vis].max() == 1.0
+    assert np.all(out[:, :, ~vis] == 0.0)
+    for i in range(4):  # min and max taken over visible pixels only, across all channels
+        v = x[i][:, vis]
+        np.testing.assert_allclose(out[i][:, vis], (v - v.min()) / (v.max() - v.min()), rtol=1e-5, atol=1e-6)
+    const = np.full((2, 5, 32, 32), 3.0, np.float32)
+    for method in ("instance", "instance_with_masked", "channel"):
+        for visible in (np.ones((32, 32), bool), np.zeros((32, 32), bool)):   # constant, or fully masked
+            o = normalise(apply_mask(const, visible), visible, method)
+            assert np.isfinite(o).all() and np.all(o == 0.0), method
+    for method in ("instance", "channel"):   # constant where visible: no contrast -> 0, not NaN
+        o = normalise(apply_mask(const, vis), vis, method)
+        assert np.all(o == 0.0)
+    o = normalise(apply_mask(const, vis), vis, "instance_with_masked")   # masked zeros set the minimum
+    assert np.all(o[:, :, vis] == 1.0) and np.all(o[:, :, ~vis] == 0.0)
+
+
+def test_authors_normalisation_includes_masked_zeros():
+    x = np.full((1, 5, 16, 16), 10.0, np.float32)
+    x[0, 0, 0, 0] = 20.0
+    vis = visible_pixels("mask_centre", 6, 16)
+    paper = normalise(apply_mask(x, vis), vis, "instance")
+    authors = normalise(apply_mask(x, vis), vis, "instance_with_masked")
+    assert paper[0, 1, 0, 0] == 0.0                     # 10 is the visible minimum
+    assert authors[0, 1, 0, 0] == pytest.approx(0.5)    # the masked zeros set the minimum
+
+
+def test_white_light_before_normalisation_and_channels_last():
+    x = np.random.default_rng(1).random((3, 5, 20, 20)).astype(np.float32)
+    np.testing.assert_allclose(white_light(x)[:, 0], x.mean(1), rtol=1e-6)
+    out = preprocess(x, "white_light", visible_pixels("none", 0, 20))
+    assert out.shape == (3, 20, 20, 1)
+
+
+def test_rotation_per_image():
+    x = np.arange(2 * 4 * 4).reshape(2, 4, 4, 1).astype(np.float32)
+    r = rotate(x, [1, 0])
+    np.testing.assert_array_equal(r[0], np.rot90(x[0], 1))
+    np.testing.assert_array_equal(r[1], x[1])
+
+
+def test_authors_split_sizes_and_order():
+    tr, va, te = random_split(8651)
+    assert (len(tr), len(va), len(te)) == (6055, 1298, 1298)
+    assert len(set(tr) | set(va) | set(te)) == 8651
+    import random
+    order = list(range(8651))
+    random.seed(42)
+    random.shuffle(order)
+    assert list(tr[:5]) == order[:5]
+    assert [len(s) for s in random_split(4362)] == [3053, 654, 655]
+    with pytest.raises(ValueError, match="split must be one of"):
+        make_split("by_moon_phase", 10)
+
+
+def test_samples():
+    a = np.array([6.0, 6.9, 7.0, 8.0, 9.5, 9.6, 10.14])
+    assert list(select_sample(a, "full")) == list(range(7))
+    assert list(select_sample(a, "restricted")) == [2, 3, 4]
