@@ -19,11 +19,12 @@ install: $(VENV)/.installed
 book: install
 	$(VENV)/bin/clusterage book --profile $(PROFILE)
 
-# Headless Chromium for the book's browser test (Debian packages; skipped quietly where apt is unavailable).
+# Headless Chromium + driver for the book's browser test (Debian packages chromium, chromium-driver).
 browser:
-	@command -v chromium >/dev/null 2>&1 || (command -v apt-get >/dev/null 2>&1 && \
-	  (apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
-	  || echo "chromium not installed: the browser check will be skipped")
+	@if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then \
+	  echo "installing Debian's chromium and chromium-driver for the browser test"; \
+	  apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	fi
 
 test: install browser
 	$(PY) -m pytest -q -ra

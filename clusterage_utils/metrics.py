@@ -68,3 +68,33 @@ def score_set(predicted, reference, train_log_ages) -> dict[str, float]:
         "scatter_extreme_dex": scatter_dex(p[ext], r[ext]), "scatter_nonextreme_dex": scatter_dex(p[~ext], r[~ext]),
         "n": int(len(r)), "n_extreme": int(ext.sum()),
     }
+
+
+def summarise_seeds(scores, by=("case", "input", "sample", "mask", "diameter_px", "labels", "group")):
+    """Aggregate store rows over seeds: mean, std and a bootstrap CI of train / val / test scatter, the null
+    and the predictive power per case (pandas in, pandas out)."""
+    import pandas as pd
+
+    df = scores.copy()
+    by = [b for b in by if b in df.columns]
+    df["group"] = df["group"].fillna("all") if "group" in df else "all"
+    out = []
+    for key, g in df.groupby(by, dropna=False, sort=False):
+        row = dict(zip(by, key if isinstance(key, tuple) else (key,)))
+        row["n_seeds"] = len(g)
+        for s in ("train", "val", "test"):
+            v = g[f"{s}_scatter_dex"].to_numpy(float)
+            row[f"{s}_scatter_mean"] = float(v.mean())
+            row[f"{s}_scatter_std"] = float(v.std(ddof=1)) if len(v) > 1 else 0.0
+        lo, hi = seed_ci(g["test_scatter_dex"])
+        # with one seed, fall back on the test-set bootstrap interval
+        if len(g) == 1:
+            lo, hi = float(g["test_scatter_ci_lo"].iloc[0]), float(g["test_scatter_ci_hi"].iloc[0])
+        row["test_ci_lo"], row["test_ci_hi"] = lo, hi
+        row["null_scatter_dex"] = float(g["null_scatter_dex"].mean())
+        row["predictive_power_pct"] = predictive_power_pct(row["test_scatter_mean"], row["null_scatter_dex"])
+        row["n_train"], row["n_test"] = int(g["n_train"].iloc[0]), int(g["n_test"].iloc[0])
+        if "test_scatter_vs_true_dex" in g:
+            row["test_scatter_vs_true_mean"] = float(g["test_scatter_vs_true_dex"].mean())
+        out.append(row)
+    return pd.DataFrame(out)

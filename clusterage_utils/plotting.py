@@ -84,16 +84,49 @@ def cutout_gallery(cutouts: np.ndarray, log_ages, n: int = 8, white_light: bool 
     return fig
 
 
+def survey_mosaic(folder: str | os.PathLike, galaxy_id: str, mock: bool = True):
+    """Colour composite of one galaxy's product mosaics with its catalogued clusters coloured by age
+    (true age for the mock survey, reference age otherwise). Returns (figure, images, x, y, catalogue)."""
+    from astropy.io import fits
+    from astropy.wcs import WCS
+
+    from .products import find_band_images, read_cluster_catalogue
+
+    paths = find_band_images(folder, galaxy_id)
+    images = np.stack([fits.getdata(paths[b]).astype(float) for b in BANDS])
+    cat, _ = read_cluster_catalogue(folder, galaxy_id)
+    wcs = WCS(fits.getheader(paths["F555W"])).celestial
+    x, y = wcs.world_to_pixel_values(cat["ra_deg"], cat["dec_deg"])
+    truth = "MOCK_TRUE_LOG_AGE" in cat
+    fig = mosaic_with_clusters(images, x, y, cat["MOCK_TRUE_LOG_AGE"] if truth else cat["log_age"],
+                               title=f"{galaxy_id}: clusters coloured by {'true' if truth else 'reference'} age",
+                               mock=mock)
+    return fig, images, x, y, cat
+
+
+def reference_vs_true(catalogue: pd.DataFrame, mock: bool = True):
+    """Mock survey only: reference (SED-fit) age against true age, coloured by true E(B-V)."""
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    sc = ax.scatter(catalogue["true_log_age"], catalogue["log_age"], c=catalogue["true_ebv_mag"], s=8,
+                    cmap="viridis", vmin=0, vmax=0.8)
+    ax.plot([6, 10.2], [6, 10.2], "k--", lw=1)
+    plt.colorbar(sc, ax=ax, label="true E(B-V) (mag)")
+    ax.set_xlabel("true log age / yr")
+    ax.set_ylabel("reference (SED-fit) log age / yr")
+    stamp_mock(fig, mock)
+    fig.tight_layout()
+    return fig
+
+
 def mock_preview(survey_dir: str | os.PathLike, out_dir: str | os.PathLike, galaxy: str | None = None,
                  n_gallery: int = 10) -> list[Path]:
     """Save the mock survey's preview PNGs: a mosaic composite with clusters, and a cutout gallery by age.
 
     Returns the paths written.
     """
-    from astropy.io import fits
     from astropy.nddata import Cutout2D
 
-    from .products import find_band_images, galaxy_id_for, read_cluster_catalogue
+    from .products import galaxy_id_for
 
     survey_dir, out_dir = Path(survey_dir), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -102,15 +135,8 @@ def mock_preview(survey_dir: str | os.PathLike, out_dir: str | os.PathLike, gala
         folders = [p for p in folders if galaxy_id_for(p.name) == galaxy]
     folder = folders[0]
     gid = galaxy_id_for(folder.name)
-    paths = find_band_images(folder, gid)
-    images = np.stack([fits.getdata(paths[b]).astype(float) for b in BANDS])
-    cat, _ = read_cluster_catalogue(folder, gid)
-    from astropy.wcs import WCS
-    wcs = WCS(fits.getheader(paths["F555W"]))
-    x, y = wcs.world_to_pixel_values(cat["ra_deg"], cat["dec_deg"])
     written = []
-    fig = mosaic_with_clusters(images, x, y, cat["MOCK_TRUE_LOG_AGE"] if "MOCK_TRUE_LOG_AGE" in cat else
-                               cat["log_age"], title=f"{gid}: mock mosaic, clusters coloured by true age")
+    fig, images, x, y, cat = survey_mosaic(folder, gid)
     p = out_dir / f"{gid}_mosaic.png"
     fig.savefig(p, dpi=110, bbox_inches="tight")
     plt.close(fig)
@@ -124,3 +150,147 @@ def mock_preview(survey_dir: str | os.PathLike, out_dir: str | os.PathLike, gala
     plt.close(fig)
     written.append(p)
     return written
+
+
+PANELS = [("five_band", "full"), ("five_band", "restricted"), ("white_light", "full"), ("white_light", "restricted")]
+PANEL_TITLES = {"five_band": "5 bands", "white_light": "white light", "full": "full sample",
+                "restricted": "restricted (7 ≤ log age ≤ 9.5)"}
+SET_COLOURS = {"train": "tab:blue", "val": "tab:orange", "test": "tab:green"}
+
+
+def age_histograms(catalogue: pd.DataFrame, by: str = "distance_group", column: str = "log_age", mock: bool = True,
+                   groups=None):
+    """Step histograms of log age per group (e.g. near / far galaxies), normalised to unit area."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    groups = groups or sorted(catalogue[by].unique())
+    bins = np.arange(5.95, 10.3, 0.1)
+    for g in groups:
+        a = catalogue.loc[catalogue[by] == g, column]
+        ax.hist(a, bins=bins, histtype="step", density=True, lw=1.8, label=f"{g} (N = {len(a)})")
+    ax.axvspan(7.0, 9.5, color="0.9", zorder=-1, label="restricted sample")
+    ax.set_xlabel("log age / yr")
+    ax.set_ylabel("density")
+    ax.legend(frameon=False)
+    stamp_mock(fig, mock)
+    fig.tight_layout()
+    return fig
+
+
+def feasibility(predictions: dict[str, pd.DataFrame], histories: dict[str, pd.DataFrame], mock: bool = True):
+    """The study's Fig. 2 per sample: predicted vs reference age (test set), residuals vs age, loss curves."""
+    n = len(predictions)
+    fig, axes = plt.subplots(n, 3, figsize=(13, 3.8 * n), squeeze=False)
+    for r, (label, p) in enumerate(predictions.items()):
+        t = p[p["set"] == "test"]
+        ax = axes[r, 0]
+        ax.scatter(t["label"], t["pred"], s=8, alpha=0.6)
+        lim = [min(t["label"].min(), t["pred"].min()) - 0.1, max(t["label"].max(), t["pred"].max()) + 0.1]
+        ax.plot(lim, lim, "k--", lw=1)
+        ax.set_xlabel("reference log age")
+        ax.set_ylabel("predicted log age")
+        ax.set_title(f"{label}: test set")
+        ax = axes[r, 1]
+        ax.scatter(t["label"], t["pred"] - t["label"], s=8, alpha=0.6)
+        ax.axhline(0, color="k", lw=1)
+        ax.set_xlabel("reference log age")
+        ax.set_ylabel("predicted − reference (dex)")
+        ax = axes[r, 2]
+        for key, h in histories[label].items() if isinstance(histories[label], dict) else [("", histories[label])]:
+            ax.plot(h["epoch"], h["loss"], color="tab:blue", alpha=0.7, label="train" if key in ("", 0) else None)
+            ax.plot(h["epoch"], h["val_loss"], color="tab:orange", alpha=0.7,
+                    label="validation" if key in ("", 0) else None)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("MSE (scaled targets)")
+        ax.set_yscale("log")
+        ax.legend(frameon=False)
+    stamp_mock(fig, mock)
+    fig.tight_layout()
+    return fig
+
+
+def masking_curves(summary: pd.DataFrame, kind: str, mock: bool = True, aperture_diameter_px: float = 8.0,
+                   panels=PANELS, study: pd.DataFrame | None = None, group_col: str | None = None):
+    """Figs. 3 / 8: train, validation and test scatter vs mask diameter (mean ± std over seeds) per
+    (input, sample) panel, the null predictor, the 8-px photometric aperture, and a predictive-power panel."""
+    ncols = len(panels)
+    fig, axes = plt.subplots(2, ncols, figsize=(4.2 * ncols, 7), squeeze=False,
+                             gridspec_kw={"height_ratios": [2, 1]})
+    for c, (inp, sample) in enumerate(panels):
+        ax, axp = axes[0, c], axes[1, c]
+        sub = summary[(summary["input"] == inp) & (summary["sample"] == sample)]
+        if kind == "mask_centre":
+            sub = sub[sub["mask"].isin(["none", "mask_centre"])]
+        else:
+            sub = sub[sub["mask"] == "keep_centre"]
+        if "labels" in sub:
+            sub = sub[sub["labels"] == "reference"]
+        groups = [(None, sub)] if not group_col else list(sub.groupby(group_col))
+        for gname, g in groups:
+            g = g.sort_values("diameter_px")
+            d = g["diameter_px"].to_numpy()
+            ls = "-" if gname in (None, "near", "all") else "--"
+            for s in ("train", "val", "test"):
+                m, e = g[f"{s}_scatter_mean"], g[f"{s}_scatter_std"]
+                lab = s if gname is None else f"{s} ({gname})"
+                if s != "test" and group_col:
+                    continue
+                ax.errorbar(d, m, yerr=e, color=SET_COLOURS[s], ls=ls, marker="o", ms=3, capsize=2, label=lab)
+            ax.plot(d, g["null_scatter_dex"], color="k", ls=ls, lw=1, label="null" if gname is None else
+                    f"null ({gname})")
+            axp.plot(d, g["predictive_power_pct"], marker="o", ms=3, ls=ls, color="tab:green",
+                     label=None if gname is None else str(gname))
+        ax.axvline(aperture_diameter_px, color="0.5", ls=":", lw=1)
+        ax.text(aperture_diameter_px, ax.get_ylim()[1] if len(sub) else 1, " 8-px aperture", fontsize=7,
+                va="top", color="0.4")
+        if study is not None:
+            st = study[(study["input"] == inp) & (study["sample"] == sample) & (study["mask"].isin(
+                ["none", kind] if kind == "mask_centre" else [kind]))]
+            if len(st):
+                ax.errorbar(st["diameter_px"], st["test_scatter_dex_mean"], yerr=st["test_scatter_dex_std"],
+                            fmt="*", color="crimson", ms=9, label="study (test)")
+        ax.set_title(f"{PANEL_TITLES[inp]}, {PANEL_TITLES[sample]}", fontsize=10)
+        ax.set_ylabel("scatter (dex)")
+        axp.set_xlabel(("masked" if kind == "mask_centre" else "kept") + " diameter (px)")
+        axp.set_ylabel("predictive power (%)")
+        axp.axhline(0, color="k", lw=0.8)
+        if group_col and c == 0:
+            axp.legend(frameon=False, fontsize=7)
+    axes[0, 0].legend(frameon=False, fontsize=7)
+    stamp_mock(fig, mock)
+    fig.tight_layout()
+    return fig
+
+
+def case_bars(summary: pd.DataFrame, cases: list[str], study: pd.DataFrame | None = None, mock: bool = True,
+              title: str = ""):
+    """Figs. 4-5: test scatter per named case (mean over seeds, error bar = seed CI), the null predictor as a
+    line, and the study's value as a star where it has one."""
+    s = summary.set_index("case").reindex(cases).dropna(subset=["test_scatter_mean"])
+    fig, ax = plt.subplots(figsize=(1.0 + 0.75 * len(s), 4.8))
+    x = np.arange(len(s))
+    yerr = np.vstack([s["test_scatter_mean"] - s["test_ci_lo"], s["test_ci_hi"] - s["test_scatter_mean"]])
+    colours = ["0.6" if "shuffled" in c else ("tab:purple" if c.startswith("five_band") else "tab:cyan")
+               for c in s.index]
+    ax.bar(x, s["test_scatter_mean"], yerr=np.clip(yerr, 0, None), color=colours, capsize=3, label="this book")
+    for i, c in enumerate(s.index):
+        ax.hlines(s.loc[c, "null_scatter_dex"], i - 0.45, i + 0.45, color="k", lw=1.2,
+                  label="null predictor" if i == 0 else None)
+    if study is not None:
+        st = study_values(study, s.index)
+        ok = np.isfinite(st)
+        ax.plot(x[ok], st[ok], "*", color="crimson", ms=11, label="study (released runs)")
+    ax.set_xticks(x)
+    ax.set_xticklabels([c.replace("_", " ") for c in s.index], rotation=40, ha="right", fontsize=8)
+    ax.set_ylabel("test scatter (dex)")
+    ax.set_title(title)
+    ax.legend(frameon=False, fontsize=8)
+    stamp_mock(fig, mock)
+    fig.tight_layout()
+    return fig
+
+
+def study_values(study: pd.DataFrame, cases) -> np.ndarray:
+    """The study's mean test scatter for case names (NaN where it has none)."""
+    key = {f"{r.input}_{r.sample}_{r.mask}" + (f"_{r.diameter_px}" if r.mask != "none" else ""):
+           r.test_scatter_dex_mean for r in study.itertuples()}
+    return np.array([key.get(c, np.nan) for c in cases], float)

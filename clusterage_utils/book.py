@@ -1,0 +1,290 @@
+"""Build the book: which experiments each chapter needs, the chapter context notebooks use, papermill execution,
+and ``jupyter-book build``.
+
+``clusterage book --profile laptop`` (what ``make book`` calls):
+
+1. makes the profile's mock survey and cutout file if absent (or uses ``--data``);
+2. trains every experiment the chapters need, through the results store, with one progress bar and ETA;
+3. executes the notebooks with papermill into ``_build/book-src/notebooks`` (they find their results in the store);
+4. runs ``jupyter-book build`` with execution off and warnings as errors, and prints the index page's path.
+
+A second build retrains nothing. ``--chapter 03 -p diameters='[0, 4, 8]'`` re-executes one chapter with new
+parameters; the other chapters' executed notebooks are kept.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from .experiments import Experiment, case_experiments, fig4_cases, fig5_cases, masking_sweep
+from .profiles import Profile, get_profile
+
+ROOT = Path(__file__).resolve().parent.parent
+CHAPTERS = ("01_data_curation", "02_feasibility", "03_inner_masking", "04_outer_masking", "05_case_summaries",
+            "06_distance_splits")
+
+
+# ------------------------------------------------------------------------------------------- chapter experiments
+def _training(profile: Profile, seeds=None) -> Profile:
+    if seeds is None:
+        return profile
+    return dataclasses.replace(profile, training=dataclasses.replace(profile.training, seeds=tuple(seeds)))
+
+
+def chapter_experiments(chapter: str, profile: Profile | str, diameters=None, seeds=None) -> list[Experiment]:
+    """The experiments a chapter shows (the notebooks call this too: one definition for build and page).
+
+    Parameters
+    ----------
+    chapter : str
+        ``02`` ... ``06`` or the notebook name.
+    profile : Profile or str
+    diameters : list of int, optional
+        Mask diameters of the sweeps (default: the profile's).
+    seeds : list of int, optional
+        Seeds (default: the profile's).
+    """
+    prof = _training(get_profile(profile) if isinstance(profile, str) else profile, seeds)
+    ch = chapter[:2]
+    if ch == "01":
+        return []
+    if ch == "02":
+        return case_experiments(["five_band_full_none", "five_band_restricted_none"], prof)
+    if ch in ("03", "04"):
+        kind = "mask_centre" if ch == "03" else "keep_centre"
+        return [e for i in ("five_band", "white_light") for s in ("full", "restricted")
+                for e in masking_sweep(kind, i, s, prof, diameters)]
+    if ch == "05":
+        return case_experiments(fig5_cases(), prof)
+    if ch == "06":
+        return [e for g in ("near", "far") for e in masking_sweep("mask_centre", "five_band", "full", prof,
+                                                                  diameters, group=g)]
+    raise ValueError(f"unknown chapter {chapter!r}; chapters: {', '.join(CHAPTERS)}")
+
+
+def all_experiments(profile: Profile | str) -> list[Experiment]:
+    """Every experiment of the study's six chapters, without duplicates."""
+    exps = [e for ch in CHAPTERS for e in chapter_experiments(ch, profile)]
+    return list({e.hash: e for e in exps}.values())
+
+
+# ------------------------------------------------------------------------------------------- chapter context
+@dataclasses.dataclass
+class Chapter:
+    """What a notebook needs: the profile, the cutout file, the store, and how to run and summarise.
+
+    Create with :func:`chapter`.
+    """
+
+    profile: Profile
+    data_path: Path
+    store_root: Path
+    parameters: dict
+
+    @property
+    def data(self):
+        from .cutouts import open_cutouts
+
+        if not hasattr(self, "_data"):
+            self._data = open_cutouts(self.data_path)
+        return self._data
+
+    @property
+    def is_mock(self) -> bool:
+        return self.data.is_mock
+
+    @property
+    def store(self):
+        from .store import ResultsStore
+
+        return ResultsStore(self.store_root)
+
+    def run(self, experiments: list[Experiment], progress: bool = True) -> pd.DataFrame:
+        """Train what the store lacks and return the scores (one row per experiment)."""
+        from .execution import run_experiments
+
+        return run_experiments(experiments, self.data_path, self.store_root, progress=progress)
+
+    def summary(self, scores: pd.DataFrame) -> pd.DataFrame:
+        """Mean, spread and CI over seeds per case."""
+        from .metrics import summarise_seeds
+
+        return summarise_seeds(scores)
+
+    def header(self):
+        """A Markdown block stating the profile, data source and parameters the page was built with."""
+        from IPython.display import Markdown
+
+        from .mock import read_manifest
+
+        d = self.data
+        src = {"mock": "the **mock PHANGS-HST survey** (synthetic data with known truth)",
+               "phangs": "real PHANGS-HST products", "study": "the study's own cutout file"}.get(d.source, d.source)
+        extra = ""
+        if d.is_mock:
+            params = json.loads(d.attrs.get("parameters", "{}")).get("mock") or {}
+            extra = (f" (seed {params.get('seed')}, fraction {params.get('fraction')}, environment coupling "
+                     f"{params.get('environment_coupling')})")
+        p = ", ".join(f"`{k}={v!r}`" for k, v in self.parameters.items()) or "defaults"
+        warn = ("\n\n```{admonition} Synthetic data\n:class: warning\nEvery figure and number on this page is "
+                "built from the mock survey, not from real PHANGS-HST images. Compare *trends* with the study, "
+                "not values.\n```" if d.is_mock else "")
+        t = self.profile.training
+        return Markdown(
+            f"**Built with** profile `{self.profile.name}` (CNN width {t.width:g}, ≤ {t.epochs} epochs, "
+            f"patience {t.patience}, {len(t.seeds)} seed(s)) on {src}{extra}: {d.n} clusters, "
+            f"`{Path(self.data_path).name}`. Parameters: {p}.{warn}")
+
+
+def chapter(profile: str = "laptop", data: str | None = None, store: str | None = None, **parameters) -> Chapter:
+    """The context of a chapter: makes the profile's default data if ``data`` is None."""
+    from .curation import ensure_default_cutouts
+
+    prof = get_profile(profile)
+    data_path = Path(data) if data else ensure_default_cutouts(profile, root=ROOT / "data")
+    store_root = Path(store) if store else ROOT / "results" / (profile if not data else f"{profile}-{Path(data).stem}")
+    return Chapter(prof, data_path, store_root, {k: v for k, v in parameters.items() if v is not None})
+
+
+# ------------------------------------------------------------------------------------------- building
+def _stage(src_dir: Path) -> None:
+    src_dir.mkdir(parents=True, exist_ok=True)
+    for name in ("_config.yml", "_toc.yml"):
+        shutil.copy2(ROOT / name, src_dir / name)
+    if (src_dir / "book").exists():
+        shutil.rmtree(src_dir / "book")
+    shutil.copytree(ROOT / "book", src_dir / "book")
+    (src_dir / "notebooks").mkdir(exist_ok=True)
+
+
+def build_book(profile: str = "laptop", chapters=None, parameters: dict | None = None, data: str | None = None,
+               build_dir: str | os.PathLike | None = None, store: str | None = None, progress: bool = True,
+               warnings_as_errors: bool = True) -> Path:
+    """Execute the chapters with papermill and build the HTML book; returns the index page's path.
+
+    Parameters
+    ----------
+    profile : str
+        ``smoke``, ``laptop`` or ``paper``.
+    chapters : list of str, optional
+        Only (re-)execute these (``03`` or ``03_inner_masking``); the others are executed only if never built.
+    parameters : dict, optional
+        Notebook parameters for the chapters executed (e.g. ``{"diameters": [0, 4, 8]}``).
+    data : str, optional
+        A cutout file (real products or the study's file) instead of the mock survey.
+    build_dir : path-like
+        Default ``_build`` in the project root.
+    store : str, optional
+        Results store (default ``results/<profile>``).
+    """
+    import papermill as pm
+    from tqdm.auto import tqdm
+
+    from .execution import run_experiments
+
+    parameters = dict(parameters or {})
+    build = Path(build_dir) if build_dir else ROOT / "_build"
+    src = build / "book-src"
+    t_start = time.perf_counter()
+    ctx = chapter(profile, data, store)
+    wanted = list(CHAPTERS)
+    if chapters:
+        sel = [c[:2] for c in chapters]
+        bad = [c for c in sel if c not in [x[:2] for x in CHAPTERS]]
+        if bad:
+            raise ValueError(f"unknown chapter(s) {bad}; chapters: {', '.join(CHAPTERS)}")
+        wanted = [c for c in CHAPTERS if c[:2] in sel or not (src / "notebooks" / f"{c}.ipynb").exists()]
+    # 1. every training of the chapters to be executed, with one bar and ETA
+    chapter_params = {k: v for k, v in parameters.items() if k in ("diameters", "seeds")}
+    exps = [e for c in wanted for e in chapter_experiments(c, ctx.profile, **chapter_params)]
+    exps = list({e.hash: e for e in exps}.values())
+    t0 = time.perf_counter()
+    run_experiments(exps, ctx.data_path, ctx.store_root, progress=progress)
+    timings = {"trainings": round(time.perf_counter() - t0, 1)}
+    # 2. execute notebooks
+    _stage(src)
+    for c in tqdm(wanted, desc="chapters", unit="notebook", disable=not progress):
+        nb_params = {"profile": profile, "data": str(ctx.data_path) if data else None,
+                     "store": str(ctx.store_root), **parameters}
+        t1 = time.perf_counter()
+        out = src / "notebooks" / f"{c}.ipynb"
+        tmp = out.with_suffix(".part.ipynb")
+        pm.execute_notebook(ROOT / "notebooks" / f"{c}.ipynb", tmp, parameters=nb_params, kernel_name="python3",
+                            cwd=str(ROOT), progress_bar=False)
+        os.replace(tmp, out)
+        timings[c] = round(time.perf_counter() - t1, 1)
+    # 3. jupyter-book
+    t2 = time.perf_counter()
+    jb = shutil.which("jupyter-book", path=str(Path(sys.executable).parent)) or shutil.which("jupyter-book")
+    if jb is None:
+        raise RuntimeError("jupyter-book is not installed; install the book extra: pip install -e '.[book]'")
+    cmd = [jb, "build", str(src), "--path-output", str(build)]
+    if warnings_as_errors:
+        cmd += ["-W", "-n", "--keep-going"]
+    res = subprocess.run(cmd, capture_output=True, text=True)
+    if res.returncode != 0:
+        raise RuntimeError(f"jupyter-book build failed (exit {res.returncode}):\n{res.stdout[-4000:]}\n"
+                           f"{res.stderr[-4000:]}")
+    timings["jupyter-book"] = round(time.perf_counter() - t2, 1)
+    timings["total"] = round(time.perf_counter() - t_start, 1)
+    (build / "timings.json").write_text(json.dumps({"profile": profile, **timings}, indent=2))
+    return build / "_build" / "html" / "index.html"
+
+
+def plan(profile: str, gpu_speedup: float | None = None, n_steps: int = 20) -> pd.DataFrame:
+    """Estimate the trainings and time per chapter from this machine's measured training throughput.
+
+    Throughput is measured on random inputs with the profile's network (5-band and white light); a training is
+    costed at ``n_train x epochs x (4 if rotations == 'all' else 1)`` samples (an upper bound: early stopping
+    usually ends sooner), with ``n_train`` from the profile's mock survey size.
+    """
+    import numpy as np
+
+    from .model import build_cnn
+    from .reference import galaxies
+    from .training import _configure_tf
+
+    prof = get_profile(profile)
+    t = prof.training
+    _configure_tf(0)
+    speed = {}
+    for c, name in ((5, "five_band"), (1, "white_light")):
+        m = build_cnn((112, 112, c), width=t.width, learning_rate=1e-3)
+        x = np.random.default_rng(0).random((t.batch_size * n_steps, 112, 112, c), dtype=np.float32)
+        y = np.zeros(len(x), np.float32)
+        m.fit(x[:t.batch_size * 2], y[:t.batch_size * 2], batch_size=t.batch_size, verbose=0)
+        t0 = time.perf_counter()
+        m.fit(x, y, batch_size=t.batch_size, verbose=0)
+        speed[name] = len(x) / (time.perf_counter() - t0)
+    g = galaxies()
+    n_all = sum(round(prof.fraction * g.loc[x, "n_clusters"]) for x in prof.galaxies)
+    frac = {"full": 1.0, "restricted": 0.5, "near": 0.23, "far": 0.3}
+    rows = []
+    seen: set[str] = set()
+    for c in CHAPTERS:
+        exps = [e for e in chapter_experiments(c, prof) if e.hash not in seen]
+        seen |= {e.hash for e in exps}
+        secs = 0.0
+        for e in exps:
+            n_train = 0.7 * n_all * frac[e.sample] * (frac[e.group] if e.group else 1.0)
+            secs += n_train * t.epochs * (4 if t.rotations == "all" else 1) / speed[e.input]
+        row = {"chapter": c, "new_trainings": len(exps), "cpu_minutes_max": round(secs / 60, 1)}
+        if gpu_speedup:
+            row["gpu_minutes_max"] = round(secs / 60 / gpu_speedup, 1)
+        rows.append(row)
+    df = pd.DataFrame(rows)
+    total = {"chapter": "total", "new_trainings": int(df["new_trainings"].sum()),
+             "cpu_minutes_max": round(df["cpu_minutes_max"].sum(), 1)}
+    if gpu_speedup:
+        total["gpu_minutes_max"] = round(df["gpu_minutes_max"].sum(), 1)
+    df = pd.concat([df, pd.DataFrame([total])], ignore_index=True)
+    df.attrs["samples_per_s"] = {k: round(v) for k, v in speed.items()}
+    return df
