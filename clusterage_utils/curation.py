@@ -6,7 +6,8 @@ cutout is not fully covered in all five bands. Drops are counted per galaxy and 
 printed summary.
 
 Drop reasons: ``class`` (not in the kept classes), ``no_age`` (missing/fill age), ``outside_image`` (no overlap
-with the mosaic), ``partial_coverage`` (some cutout pixel is NaN or has zero weight in some band).
+with the mosaic), ``partial_coverage`` (some cutout pixel is NaN, or has zero weight in the band's
+``*_err-drc-wht.fits`` map when that file is present, in some band).
 """
 from __future__ import annotations
 
@@ -94,6 +95,16 @@ def _load_band(path: Path):
     return hdul, hdu.data, w.celestial
 
 
+def _weight_map(science_path: Path):
+    """The inverse-variance map next to a science image (``..._err-drc-wht.fits``), memory-mapped, or None."""
+    from astropy.io import fits
+
+    wht = science_path.with_name(science_path.name.replace("_exp-drc-sci.fits", "_err-drc-wht.fits"))
+    if not wht.exists():
+        return None
+    return fits.open(wht, memmap=True)
+
+
 def curate_galaxy(folder: Path, galaxy_id: str, cfg: CurationConfig) -> tuple[np.ndarray, pd.DataFrame, dict, str]:
     """Cut one galaxy: returns cutouts (k, 5, H, W), their catalogue rows, drop counts per reason, age column."""
     from astropy.coordinates import SkyCoord
@@ -113,6 +124,7 @@ def curate_galaxy(folder: Path, galaxy_id: str, cfg: CurationConfig) -> tuple[np
 
     paths = find_band_images(folder, galaxy_id)
     opened = [_load_band(paths[b]) for b in BANDS]
+    weights = [_weight_map(paths[b]) for b in BANDS]
     try:
         ref_wcs = opened[3][2]
         x, y = ref_wcs.world_to_pixel(SkyCoord(cat["ra_deg"].to_numpy(), cat["dec_deg"].to_numpy(), unit="deg"))
@@ -138,6 +150,10 @@ def curate_galaxy(folder: Path, galaxy_id: str, cfg: CurationConfig) -> tuple[np
                 if same_grid:
                     data = np.full((size, size), np.nan, np.float32)
                     data[c.slices_cutout] = opened[b][1][c.slices_original]
+                    if weights[b] is not None:  # zero weight = no data, even where the image holds 0
+                        w = np.zeros((size, size), np.float32)
+                        w[c.slices_cutout] = weights[b][0].data[c.slices_original]
+                        data[w <= 0] = np.nan
                 else:  # bands on different grids: place each with its own WCS
                     sky = ref_wcs.pixel_to_world(pos[0], pos[1])
                     try:
@@ -154,6 +170,9 @@ def curate_galaxy(folder: Path, galaxy_id: str, cfg: CurationConfig) -> tuple[np
     finally:
         for h, _, _ in opened:
             h.close()
+        for h in weights:
+            if h is not None:
+                h.close()
     kept = cat[ok].reset_index(drop=True)
     gal = galaxies().loc[galaxy_id]
     table = pd.DataFrame({

@@ -5,10 +5,7 @@ import os
 from pathlib import Path
 
 import matplotlib
-
-if not os.environ.get("DISPLAY") and "ipykernel" not in os.environ.get("JPY_PARENT_PID", "x"):
-    matplotlib.use(os.environ.get("MPLBACKEND", "Agg"), force=False)
-import matplotlib.pyplot as plt
+import matplotlib.pyplot as plt  # headless machines fall back to Agg by themselves
 import numpy as np
 import pandas as pd
 
@@ -176,8 +173,9 @@ def age_histograms(catalogue: pd.DataFrame, by: str = "distance_group", column: 
     return fig
 
 
-def feasibility(predictions: dict[str, pd.DataFrame], histories: dict[str, pd.DataFrame], mock: bool = True):
-    """The study's Fig. 2 per sample: predicted vs reference age (test set), residuals vs age, loss curves."""
+def feasibility(predictions: dict[str, pd.DataFrame], histories: dict[str, list[pd.DataFrame]], mock: bool = True):
+    """The study's Fig. 2 per sample: predicted vs reference age (test set), residuals vs age, and the loss
+    curves of every seed (``histories[sample]`` is a list of frames with ``epoch, loss, val_loss``)."""
     n = len(predictions)
     fig, axes = plt.subplots(n, 3, figsize=(13, 3.8 * n), squeeze=False)
     for r, (label, p) in enumerate(predictions.items()):
@@ -195,10 +193,9 @@ def feasibility(predictions: dict[str, pd.DataFrame], histories: dict[str, pd.Da
         ax.set_xlabel("reference log age")
         ax.set_ylabel("predicted − reference (dex)")
         ax = axes[r, 2]
-        for key, h in histories[label].items() if isinstance(histories[label], dict) else [("", histories[label])]:
-            ax.plot(h["epoch"], h["loss"], color="tab:blue", alpha=0.7, label="train" if key in ("", 0) else None)
-            ax.plot(h["epoch"], h["val_loss"], color="tab:orange", alpha=0.7,
-                    label="validation" if key in ("", 0) else None)
+        for i, h in enumerate(histories[label]):
+            ax.plot(h["epoch"], h["loss"], color="tab:blue", alpha=0.7, label="train" if i == 0 else None)
+            ax.plot(h["epoch"], h["val_loss"], color="tab:orange", alpha=0.7, label="validation" if i == 0 else None)
         ax.set_xlabel("epoch")
         ax.set_ylabel("MSE (scaled targets)")
         ax.set_yscale("log")

@@ -39,6 +39,8 @@ class TrainingSettings:
     rotations : str
         ``"all"``: every training cutout is seen in its four 90-degree rotations each epoch (the study's x4);
         ``"random"``: one random rotation per cutout per epoch (4x cheaper epochs, same augmentation in expectation).
+    flips : bool
+        Also flip at random (the study tried it and found no gain).
     seeds : tuple of int
         Independent trainings per case.
     diameters_px : tuple of int
@@ -51,6 +53,7 @@ class TrainingSettings:
     batch_size: int = 32
     learning_rate: float = 1e-6
     rotations: str = "all"
+    flips: bool = False
     seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
     diameters_px: tuple[int, ...] = tuple(range(0, 80, 2))
 

@@ -11,7 +11,7 @@ import os
 import platform
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TF's C++ log: a harmless NodeDef line per fit
 
 import numpy as np
 import pandas as pd
@@ -66,11 +66,13 @@ def _configure_tf(seed: int):
     return tf
 
 
-def batches(x: np.ndarray, y: np.ndarray, batch_size: int, rotations: str, seed: int, epoch: int):
+def batches(x: np.ndarray, y: np.ndarray, batch_size: int, rotations: str, seed: int, epoch: int,
+            flips: bool = False):
     """One epoch of shuffled, rotated training batches (channels-last).
 
     ``rotations="all"``: each cutout appears in its 4 rotations (the study's x4); ``"random"``: once, with a
-    random rotation. Deterministic for a given (seed, epoch).
+    random rotation. ``flips`` adds a random left-right flip per item (the study found no gain; off by default).
+    Deterministic for a given (seed, epoch).
     """
     rng = np.random.default_rng([seed, epoch])
     n = len(x)
@@ -85,7 +87,11 @@ def batches(x: np.ndarray, y: np.ndarray, batch_size: int, rotations: str, seed:
     items = items[rng.permutation(len(items))]
     for s in range(0, len(items), batch_size):
         b = items[s:s + batch_size]
-        yield rotate(x[b[:, 0]], b[:, 1]), y[b[:, 0]].astype(np.float32)
+        xb = rotate(x[b[:, 0]], b[:, 1])
+        if flips:
+            f = rng.random(len(b)) < 0.5
+            xb[f] = xb[f, :, ::-1]
+        yield xb, y[b[:, 0]].astype(np.float32)
 
 
 def train_experiment(exp: Experiment, data: CutoutFile, verbose: int = 0) -> dict:
@@ -134,7 +140,7 @@ def train_experiment(exp: Experiment, data: CutoutFile, verbose: int = 0) -> dic
     def gen():  # endless: epoch e's batches are fixed by (seed, e)
         e = 0
         while True:
-            yield from batches(x["train"], y_train, st.batch_size, st.rotations, exp.seed, e)
+            yield from batches(x["train"], y_train, st.batch_size, st.rotations, exp.seed, e, st.flips)
             e += 1
 
     ds = tf.data.Dataset.from_generator(gen, output_signature=(

@@ -154,3 +154,16 @@ def test_fetch_url_building_and_mirror(tmp_path):
     assert len((dest / "checksums.sha256").read_text().splitlines()) == 6
     assert (dest / "ngc628c" / urls["F555W"].rsplit("/", 1)[1]).stat().st_mtime == mtime
     assert curate(dest, tmp_path / "c.h5", progress=False)["kept"].sum() == 1
+
+
+def test_zero_weight_counts_as_no_coverage(tmp_path):
+    from astropy.io import fits
+
+    folder = write_products(tmp_path / "p", sources=[(200, 210), (300, 300)])
+    sci = next(folder.glob("*_f814w_v1_exp-drc-sci.fits"))
+    data = fits.getdata(sci)
+    wht = np.where(np.isfinite(data), 1.0, 0.0).astype(np.float32)
+    wht[290:310, 290:310] = 0.0          # a hole in F814W coverage under the second cluster
+    fits.PrimaryHDU(wht).writeto(sci.with_name(sci.name.replace("exp-drc-sci", "err-drc-wht")))
+    s = curate(tmp_path / "p", tmp_path / "c.h5", progress=False)
+    assert (s.loc[0, "kept"], s.loc[0, "partial_coverage"]) == (1, 1)

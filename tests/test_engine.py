@@ -151,3 +151,25 @@ def test_dask_localcluster_matches_in_process(toy_file, tmp_path):
     assert list(local["key"]) == list(dask["key"])
     np.testing.assert_allclose(local["test_scatter_dex"], dask["test_scatter_dex"], rtol=0, atol=1e-6)
     np.testing.assert_allclose(local["val_scatter_dex"], dask["val_scatter_dex"], rtol=0, atol=1e-6)
+
+
+def test_cli_run_on_a_given_file(toy_file, tmp_path, capsys):
+    from clusterage_utils.cli import main
+
+    assert main(["run", "--profile", "smoke", "--experiments", "five_band_full_none", "--data", str(toy_file),
+                 "--store", str(tmp_path / "s")]) == 0
+    out = capsys.readouterr().out
+    assert "five_band_full_none/seed0" in out and "test_scatter_dex" in out
+    assert main(["run", "--profile", "smoke", "--experiments", "five_band_full_sideways", "--data", str(toy_file),
+                 "--store", str(tmp_path / "s")]) == 2
+    assert "unknown case" in capsys.readouterr().err
+
+
+def test_plan_counts_trainings():
+    from clusterage_utils.book import all_experiments, plan
+
+    df = plan("smoke", gpu_speedup=10, n_steps=2)
+    assert df["chapter"].iloc[-1] == "total"
+    assert df["new_trainings"].iloc[-1] == len(all_experiments("smoke"))
+    assert (df["cpu_minutes_max"] >= df["gpu_minutes_max"]).all()
+    assert set(df.attrs["samples_per_s"]) == {"five_band", "white_light"}

@@ -105,3 +105,19 @@ def test_samples():
     a = np.array([6.0, 6.9, 7.0, 8.0, 9.5, 9.6, 10.14])
     assert list(select_sample(a, "full")) == list(range(7))
     assert list(select_sample(a, "restricted")) == [2, 3, 4]
+
+
+def test_training_batches_rotate_and_flip_deterministically():
+    from clusterage_utils.training import batches
+
+    x = np.random.default_rng(0).random((10, 6, 6, 1)).astype(np.float32)
+    y = np.arange(10, dtype=np.float32)
+    a = list(batches(x, y, 4, "all", seed=1, epoch=0, flips=True))
+    b = list(batches(x, y, 4, "all", seed=1, epoch=0, flips=True))
+    assert sum(len(yb) for _, yb in a) == 40          # the study's x4
+    for (xa, ya), (xb, yb) in zip(a, b):
+        np.testing.assert_array_equal(xa, xb)
+        np.testing.assert_array_equal(ya, yb)
+    assert sum(len(yb) for _, yb in batches(x, y, 4, "random", 1, 0)) == 10
+    with pytest.raises(ValueError, match="rotations must be"):
+        list(batches(x, y, 4, "sometimes", 1, 0))
