@@ -39,7 +39,8 @@ def _training(profile: Profile, seeds=None) -> Profile:
     return dataclasses.replace(profile, training=dataclasses.replace(profile.training, seeds=tuple(seeds)))
 
 
-def chapter_experiments(chapter: str, profile: Profile | str, diameters=None, seeds=None) -> list[Experiment]:
+def chapter_experiments(chapter: str, profile: Profile | str, diameters=None, seeds=None, masking: str = "retrain",
+                        validate_amortised: bool = True) -> list[Experiment]:
     """The experiments a chapter shows (the notebooks call this too: one definition for build and page).
 
     Parameters
@@ -51,6 +52,10 @@ def chapter_experiments(chapter: str, profile: Profile | str, diameters=None, se
         Mask diameters of the sweeps (default: the profile's).
     seeds : list of int, optional
         Seeds (default: the profile's).
+    masking : {"retrain", "amortised"}
+        How the masking chapters (03, 04) make their curves.
+    validate_amortised : bool
+        Chapter 03 also trains the other method, to show both curves and their agreement.
     """
     prof = _training(get_profile(profile) if isinstance(profile, str) else profile, seeds)
     ch = chapter[:2]
@@ -60,8 +65,10 @@ def chapter_experiments(chapter: str, profile: Profile | str, diameters=None, se
         return case_experiments(["five_band_full_none", "five_band_restricted_none"], prof)
     if ch in ("03", "04"):
         kind = "mask_centre" if ch == "03" else "keep_centre"
-        return [e for i in ("five_band", "white_light") for s in ("full", "restricted")
-                for e in masking_sweep(kind, i, s, prof, diameters)]
+        methods = [masking] + ([m for m in ("retrain", "amortised") if m != masking]
+                               if ch == "03" and validate_amortised else [])
+        return [e for m in methods for i in ("five_band", "white_light") for s in ("full", "restricted")
+                for e in masking_sweep(kind, i, s, prof, diameters, masking=m)]
     if ch == "05":
         return case_experiments(fig5_cases(), prof)
     if ch == "06":
@@ -203,7 +210,7 @@ def build_book(profile: str = "laptop", chapters=None, parameters: dict | None =
             raise ValueError(f"unknown chapter(s) {bad}; chapters: {', '.join(CHAPTERS)}")
         wanted = [c for c in CHAPTERS if c[:2] in sel or not (src / "notebooks" / f"{c}.ipynb").exists()]
     # 1. every training of the chapters to be executed, with one bar and ETA
-    chapter_params = {k: v for k, v in parameters.items() if k in ("diameters", "seeds")}
+    chapter_params = {k: v for k, v in parameters.items() if k in ("diameters", "seeds", "masking")}
     exps = [e for c in wanted for e in chapter_experiments(c, ctx.profile, **chapter_params)]
     exps = list({e.hash: e for e in exps}.values())
     t0 = time.perf_counter()

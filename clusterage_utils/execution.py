@@ -24,17 +24,34 @@ from .experiments import Experiment
 from .store import ResultsStore, record_key
 
 
-def train_and_store(exp_dict: dict, data_path: str, store_root: str) -> str:
-    """Worker entry point: train one experiment (given as a dict) and write its record; returns the key."""
-    from .training import train_experiment
+def train_group(exps: list[Experiment], data, store: ResultsStore) -> None:
+    """Train one training group (a single experiment, or the diameters of one amortised model) into the store."""
+    from . import training
 
-    exp = Experiment.from_dict(exp_dict)
+    if exps[0].masking == "amortised":
+        for rec in training.train_amortised(exps, data):
+            store.put(rec)
+    else:
+        for e in exps:
+            store.put(training.train_experiment(e, data))
+
+
+def train_and_store(exp_dicts: list[dict], data_path: str, store_root: str) -> list[str]:
+    """Worker entry point: train one training group (experiments given as dicts) into the store; returns keys."""
+    exps = [Experiment.from_dict(d) for d in exp_dicts]
     data = open_cutouts(data_path)
     store = ResultsStore(store_root)
-    key = record_key(exp.hash, data.fingerprint())
-    if not store.has(key):
-        store.put(train_experiment(exp, data))
-    return key
+    todo = [e for e in exps if not store.has(record_key(e.hash, data.fingerprint()))]
+    if todo:
+        train_group(todo, data, store)
+    return [record_key(e.hash, data.fingerprint()) for e in exps]
+
+
+def _groups(experiments: list[Experiment]) -> list[list[Experiment]]:
+    out: dict[str, list[Experiment]] = {}
+    for e in experiments:
+        out.setdefault(e.training_group, []).append(e)
+    return list(out.values())
 
 
 def run_experiments(experiments: list[Experiment], data_path: str | os.PathLike, store_root: str | os.PathLike,
@@ -44,7 +61,7 @@ def run_experiments(experiments: list[Experiment], data_path: str | os.PathLike,
     Parameters
     ----------
     experiments : list of Experiment
-        Duplicates are run once.
+        Duplicates are run once; amortised experiments sharing a model are trained once.
     data_path : path-like
         The cutout file.
     store_root : path-like
@@ -70,14 +87,13 @@ def run_experiments(experiments: list[Experiment], data_path: str | os.PathLike,
     todo = [e for e in unique if not store.has(record_key(e.hash, fp))]
     bar = tqdm(total=len(unique), initial=len(unique) - len(todo), desc="trainings", unit="run",
                disable=not progress, smoothing=0.1)
+    groups = _groups(todo)
     try:
         if todo and scheduler == "local":
-            from .training import train_experiment
-
-            for e in todo:
-                bar.set_postfix_str(e.name, refresh=True)
-                store.put(train_experiment(e, data))
-                bar.update(1)
+            for g in groups:
+                bar.set_postfix_str(g[0].name + (f" (+{len(g) - 1} diameters)" if len(g) > 1 else ""), refresh=True)
+                train_group(g, data, store)
+                bar.update(len(g))
         elif todo:
             from dask.distributed import Client, LocalCluster, as_completed
 
@@ -89,12 +105,12 @@ def run_experiments(experiments: list[Experiment], data_path: str | os.PathLike,
             else:
                 client = Client(scheduler)
             try:
-                futs = [client.submit(train_and_store, e.to_dict(), str(Path(data_path).resolve()),
-                                      str(Path(store_root).resolve()), key=f"train-{e.hash}", pure=False)
-                        for e in todo]
+                futs = {client.submit(train_and_store, [e.to_dict() for e in g], str(Path(data_path).resolve()),
+                                      str(Path(store_root).resolve()), key=f"train-{g[0].training_group}",
+                                      pure=False): len(g) for g in groups}
                 for f in as_completed(futs):
                     f.result()
-                    bar.update(1)
+                    bar.update(futs[f])
             finally:
                 client.close()
                 if cluster is not None:

@@ -12,6 +12,17 @@ from .reference import study_scatter
 
 LABELS = ("reference", "shuffled", "true")
 GROUPS = (None, "near", "far")
+MASKINGS = ("retrain", "amortised")
+
+#: Fields added after the first stores were written: at these values they stay out of the hash, so existing
+#: results keep their keys (``input_mode`` never changes results: both modes give identical batches).
+_HASH_NEUTRAL = {"masking": "retrain"}
+_HASH_NEUTRAL_TRAINING = {"flips": False, "input_mode": "memory", "precision": "float32", "jit_compile": False}
+_HASH_ALWAYS_NEUTRAL_TRAINING = ("input_mode",)
+
+#: Bumped whenever the engine changes what a given experiment produces (part of every hash): 2 = explicitly
+#: seeded initial weights.
+ENGINE_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -34,6 +45,9 @@ class Experiment:
         Preprocessing and architecture variants (defaults: the paper's text).
     group : {None, "near", "far"}
         Restrict to a distance group of galaxies (Figs. 6-7).
+    masking : {"retrain", "amortised"}
+        ``retrain``: a model trained with this mask (the study). ``amortised``: one model per (input, sample,
+        mask kind, seed) trained with a diameter drawn per example from the profile's sweep grid, evaluated here.
     seed : int
         Weight initialisation and shuffling seed (the study's 5 models per case differ here).
     training : TrainingSettings
@@ -51,12 +65,13 @@ class Experiment:
     mask_convention: str = "geometric"
     layer_order: str = "paper"
     group: str | None = None
+    masking: str = "retrain"
     seed: int = 0
     training: TrainingSettings = field(default_factory=TrainingSettings)
 
     def __post_init__(self):
         for name, allowed in (("input", INPUTS), ("sample", SAMPLES), ("mask", MASK_KINDS), ("labels", LABELS),
-                              ("normalisation", NORMALISATIONS), ("group", GROUPS)):
+                              ("normalisation", NORMALISATIONS), ("group", GROUPS), ("masking", MASKINGS)):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"Experiment.{name} must be one of {allowed}, got {getattr(self, name)!r}")
         if self.split not in SPLITS:
@@ -65,6 +80,8 @@ class Experiment:
             raise ValueError(f"Experiment.diameter_px must be >= 0, got {self.diameter_px}")
         if self.mask == "none":
             object.__setattr__(self, "diameter_px", 0)
+            if self.masking == "amortised":
+                raise ValueError("Experiment.masking='amortised' needs a mask kind (mask_centre or keep_centre)")
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
@@ -77,10 +94,32 @@ class Experiment:
         t = {k: tuple(v) if isinstance(v, list) else v for k, v in d.pop("training").items()}
         return cls(**d, training=TrainingSettings(**t))
 
+    def _hash_dict(self) -> dict:
+        d = self.to_dict()
+        for k, v in _HASH_NEUTRAL.items():
+            if d.get(k) == v:
+                d.pop(k)
+        for k, v in _HASH_NEUTRAL_TRAINING.items():
+            if d["training"].get(k) == v or k in _HASH_ALWAYS_NEUTRAL_TRAINING:
+                d["training"].pop(k, None)
+        d["engine"] = ENGINE_VERSION
+        return d
+
     @property
     def hash(self) -> str:
-        """Stable 16-hex-digit hash of every field (the store's key, with the data fingerprint)."""
-        return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:16]
+        """Stable 16-hex-digit hash of every field that changes results (the store's key, with the data
+        fingerprint)."""
+        return hashlib.sha256(json.dumps(self._hash_dict(), sort_keys=True).encode()).hexdigest()[:16]
+
+    @property
+    def training_group(self) -> str:
+        """Hash of the model this experiment is evaluated on: its own for retraining; shared by every diameter
+        for amortised masking."""
+        if self.masking != "amortised":
+            return self.hash
+        d = self._hash_dict()
+        d["diameter_px"] = None
+        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
 
     @property
     def case(self) -> str:
@@ -90,6 +129,8 @@ class Experiment:
             s += f"_{self.labels}"
         if self.group:
             s += f"_{self.group}"
+        if self.masking != "retrain":
+            s += f"_{self.masking}"
         return s
 
     @property
@@ -120,14 +161,18 @@ def parse_case(name: str) -> Experiment:
             mask, diam, rest = "_".join(rest[:2]), int(rest[2]), rest[3:]
         labels = "reference"
         group = None
+        masking = "retrain"
         for r in rest:
             if r in LABELS:
                 labels = r
             elif r in ("near", "far"):
                 group = r
+            elif r in MASKINGS:
+                masking = r
             else:
                 raise ValueError(r)
-        return Experiment(input=inp, sample=sample, mask=mask, diameter_px=diam, labels=labels, group=group)
+        return Experiment(input=inp, sample=sample, mask=mask, diameter_px=diam, labels=labels, group=group,
+                          masking=masking)
     except (ValueError, IndexError):
         raise ValueError(f"unknown case {name!r}; cases look like five_band_full_none, "
                          f"white_light_restricted_keep_centre_12, white_light_full_mask_centre_24_shuffled; "
@@ -166,13 +211,16 @@ def case_experiments(names, profile: Profile, **overrides) -> list[Experiment]:
 def masking_sweep(kind: str, input: str, sample: str, profile: Profile, diameters=None, **overrides
                   ) -> list[Experiment]:
     """Inner (``mask_centre``, Fig. 3) or outer (``keep_centre``, Fig. 8) masking sweep over the profile's
-    diameters. Diameter 0 of an inner sweep is the unmasked case; outer sweeps start at the smallest d > 0."""
+    diameters. Diameter 0 of an inner sweep is the unmasked case (for amortised masking: the shared model
+    evaluated without a mask); outer sweeps start at the smallest d > 0. ``masking="amortised"`` in
+    ``overrides`` gives the amortised sweep."""
     diameters = tuple(diameters if diameters is not None else profile.training.diameters_px)
     out = []
     for d in diameters:
         if kind == "keep_centre" and d == 0:
             continue
-        mask = "none" if (kind == "mask_centre" and d == 0) else kind
+        amortised = overrides.get("masking", "retrain") == "amortised"
+        mask = "none" if (kind == "mask_centre" and d == 0 and not amortised) else kind
         out += _seeds(Experiment(input=input, sample=sample, mask=mask, diameter_px=d, **overrides), profile)
     return out
 

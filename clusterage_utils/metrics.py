@@ -70,14 +70,15 @@ def score_set(predicted, reference, train_log_ages) -> dict[str, float]:
     }
 
 
-def summarise_seeds(scores, by=("case", "input", "sample", "mask", "diameter_px", "labels", "group")):
+def summarise_seeds(scores, by=("case", "input", "sample", "mask", "diameter_px", "labels", "group", "masking")):
     """Aggregate store rows over seeds: mean, std and a bootstrap CI of train / val / test scatter, the null
     and the predictive power per case (pandas in, pandas out)."""
     import pandas as pd
 
     df = scores.copy()
-    by = [b for b in by if b in df.columns]
     df["group"] = df["group"].fillna("all") if "group" in df else "all"
+    df["masking"] = df["masking"].fillna("retrain") if "masking" in df else "retrain"
+    by = [b for b in by if b in df.columns]
     out = []
     for key, g in df.groupby(by, dropna=False, sort=False):
         row = dict(zip(by, key if isinstance(key, tuple) else (key,)))
@@ -98,3 +99,39 @@ def summarise_seeds(scores, by=("case", "input", "sample", "mask", "diameter_px"
             row["test_scatter_vs_true_mean"] = float(g["test_scatter_vs_true_dex"].mean())
         out.append(row)
     return pd.DataFrame(out)
+
+
+def compare_masking_methods(summary, scores=None):
+    """Amortised against retrained masking curves, per (input, sample) panel.
+
+    Returns one row per panel: the mean and max |test scatter difference| over the shared diameters (dex), the
+    mean seed spread (std) of the two methods, whether the curves agree within that spread (mean |diff| <= mean
+    spread), and - given the per-run ``scores`` - the compute speed-up (total training time, retrained / amortised).
+    """
+    import pandas as pd
+
+    s = summary.copy()
+    s["mask_kind"] = s["mask"].replace({"none": "mask_centre"})
+    rows = []
+    for (inp, sample, kind), g in s[s["labels"] == "reference"].groupby(["input", "sample", "mask_kind"]):
+        r = g[g["masking"] == "retrain"].set_index("diameter_px")
+        a = g[g["masking"] == "amortised"].set_index("diameter_px")
+        common = r.index.intersection(a.index)
+        if len(common) == 0:
+            continue
+        diff = (a.loc[common, "test_scatter_mean"] - r.loc[common, "test_scatter_mean"]).abs()
+        spread = float(pd.concat([r.loc[common, "test_scatter_std"], a.loc[common, "test_scatter_std"]]).mean())
+        row = {"input": inp, "sample": sample, "mask": kind, "n_diameters": len(common),
+               "mean_abs_diff_dex": float(diff.mean()), "max_abs_diff_dex": float(diff.max()),
+               "mean_seed_spread_dex": spread, "agrees": bool(diff.mean() <= spread)}
+        if scores is not None:
+            sc = scores.copy()
+            sc["masking"] = sc["masking"].fillna("retrain") if "masking" in sc else "retrain"
+            sel = (sc["input"] == inp) & (sc["sample"] == sample) & sc["diameter_px"].isin(common) & \
+                  (sc["labels"] == "reference") & sc["mask"].replace({"none": "mask_centre"}).eq(kind)
+            t_r = sc.loc[sel & (sc["masking"] == "retrain"), "wall_time_s"].sum()
+            t_a = sc.loc[sel & (sc["masking"] == "amortised"), "wall_time_s"].sum()
+            row["retrain_time_s"], row["amortised_time_s"] = float(t_r), float(t_a)
+            row["speedup"] = float(t_r / t_a) if t_a > 0 else float("nan")
+        rows.append(row)
+    return pd.DataFrame(rows)

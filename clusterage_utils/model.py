@@ -9,8 +9,29 @@ from __future__ import annotations
 LAYER_ORDERS = ("paper", "authors")
 
 
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16", "auto")
+
+
+def resolve_precision(precision: str) -> str:
+    """``auto`` -> ``mixed_bfloat16`` on a GPU or a CPU with AVX512-BF16 or AMX, else ``float32``."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    if precision != "auto":
+        return precision
+    import tensorflow as tf
+
+    if tf.config.list_physical_devices("GPU"):
+        return "mixed_bfloat16"
+    try:
+        flags = open("/proc/cpuinfo").read()
+    except OSError:
+        return "float32"
+    return "mixed_bfloat16" if ("avx512_bf16" in flags or "amx_bf16" in flags) else "float32"
+
+
 def build_cnn(input_shape: tuple[int, int, int], width: float = 1.0, layer_order: str = "paper",
-              learning_rate: float = 1e-6, mixed_precision: bool = False):
+              learning_rate: float = 1e-6, precision: str = "float32", jit_compile: bool = False,
+              seed: int | None = None):
     """Build and compile the CNN.
 
     Parameters
@@ -23,8 +44,15 @@ def build_cnn(input_shape: tuple[int, int, int], width: float = 1.0, layer_order
         Where the third max-pool sits (see module docstring).
     learning_rate : float
         Adam learning rate (the authors' code: 1e-6).
-    mixed_precision : bool
-        Compute in bfloat16/float16 with the output layer in float32.
+    precision : str
+        ``float32``, ``mixed_bfloat16``, ``mixed_float16`` or ``auto`` (see :func:`resolve_precision`); the
+        output layer always computes in float32.
+    jit_compile : bool
+        XLA-compile the training step.
+    seed : int, optional
+        Seeds every layer's Glorot-uniform initializer explicitly. Without it Keras draws initializer seeds from
+        Python's global ``random``, which other threads (a Dask worker's event loop, say) also consume, so the
+        initial weights would depend on timing.
 
     Returns
     -------
@@ -40,14 +68,24 @@ def build_cnn(input_shape: tuple[int, int, int], width: float = 1.0, layer_order
     def w(n: int) -> int:
         return max(4, int(round(n * width)))
 
-    conv = [layers.Conv2D(w(f), 3, activation="relu") for f in (128, 256, 512)]
-    pool = [layers.MaxPooling2D(2) for _ in range(3)]
+    policy = resolve_precision(precision)
+    counter = iter(range(1000))
+
+    def init():
+        return keras.initializers.GlorotUniform(seed=None if seed is None else 1000 * seed + next(counter))
+
+    conv = [layers.Conv2D(w(f), 3, activation="relu", dtype=policy, kernel_initializer=init()) for f in (128, 256, 512)]
+    pool = [layers.MaxPooling2D(2, dtype=policy) for _ in range(3)]
     if layer_order == "paper":
         body = [conv[0], pool[0], conv[1], pool[1], conv[2], pool[2]]
     else:
         body = [conv[0], pool[0], conv[1], pool[1], pool[2], conv[2]]
-    head = [layers.Flatten(), layers.Dense(w(512), activation="relu"), layers.Dense(w(256), activation="relu"),
-            layers.Dense(w(128), activation="relu"), layers.Dense(1, activation="linear", dtype="float32")]
+    head = [layers.Flatten(dtype=policy)] + [
+        layers.Dense(w(n), activation="relu", dtype=policy, kernel_initializer=init()) for n in (512, 256, 128)] + [
+        layers.Dense(1, activation="linear", dtype="float32", kernel_initializer=init())]
     model = keras.Sequential([keras.Input(shape=input_shape), *body, *head], name=f"cnn_{layer_order}")
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate), loss="mse")
+    optimizer = keras.optimizers.Adam(learning_rate=learning_rate)
+    if policy == "mixed_float16":
+        optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+    model.compile(optimizer=optimizer, loss="mse", jit_compile=jit_compile)
     return model

@@ -221,6 +221,8 @@ def masking_curves(summary: pd.DataFrame, kind: str, mock: bool = True, aperture
             sub = sub[sub["mask"] == "keep_centre"]
         if "labels" in sub:
             sub = sub[sub["labels"] == "reference"]
+        if "masking" in sub:
+            sub = sub[sub["masking"] == sub["masking"].iloc[0]] if len(sub) else sub
         groups = [(None, sub)] if not group_col else list(sub.groupby(group_col))
         for gname, g in groups:
             g = g.sort_values("diameter_px")
@@ -291,3 +293,27 @@ def study_values(study: pd.DataFrame, cases) -> np.ndarray:
     key = {f"{r.input}_{r.sample}_{r.mask}" + (f"_{r.diameter_px}" if r.mask != "none" else ""):
            r.test_scatter_dex_mean for r in study.itertuples()}
     return np.array([key.get(c, np.nan) for c in cases], float)
+
+
+def masking_method_comparison(summary: pd.DataFrame, kind: str = "mask_centre", mock: bool = True, panels=PANELS):
+    """Test scatter vs diameter from retraining per diameter (solid) and from one amortised model (dashed),
+    mean ± std over seeds, per (input, sample) panel."""
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.6), squeeze=False)
+    s = summary.copy()
+    s["mask_kind"] = s["mask"].replace({"none": "mask_centre"})
+    for c, (inp, sample) in enumerate(panels):
+        ax = axes[0, c]
+        g = s[(s["input"] == inp) & (s["sample"] == sample) & (s["mask_kind"] == kind) & (s["labels"] == "reference")]
+        for method, ls in (("retrain", "-"), ("amortised", "--")):
+            m = g[g["masking"] == method].sort_values("diameter_px")
+            if len(m):
+                ax.errorbar(m["diameter_px"], m["test_scatter_mean"], yerr=m["test_scatter_std"], ls=ls, marker="o",
+                            ms=3, capsize=2, label=method)
+                ax.plot(m["diameter_px"], m["null_scatter_dex"], color="k", lw=0.8, ls=ls)
+        ax.set_title(f"{PANEL_TITLES[inp]}, {PANEL_TITLES[sample]}", fontsize=10)
+        ax.set_xlabel(("masked" if kind == "mask_centre" else "kept") + " diameter (px)")
+        ax.set_ylabel("test scatter (dex)")
+    axes[0, 0].legend(frameon=False, fontsize=8)
+    stamp_mock(fig, mock)
+    fig.tight_layout()
+    return fig

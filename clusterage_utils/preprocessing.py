@@ -75,9 +75,15 @@ def visible_pixels(kind: str, diameter_px: float, size_px: int, convention: str 
     raise ValueError(f"mask kind must be one of {MASK_KINDS}, got {kind!r}")
 
 
+def _per_item(visible: np.ndarray) -> np.ndarray:
+    """Visible-pixel mask broadcastable to (N, C, H, W): one (H, W) mask for all, or one per item (N, H, W)."""
+    v = np.asarray(visible, bool)
+    return v[None, None] if v.ndim == 2 else v[:, None]
+
+
 def apply_mask(cutouts: np.ndarray, visible: np.ndarray) -> np.ndarray:
-    """Set invisible pixels to 0 in every channel: (N, C, H, W) * (H, W)."""
-    return np.where(visible[None, None], cutouts, 0.0).astype(np.float32)
+    """Set invisible pixels to 0 in every channel: (N, C, H, W) with a (H, W) or per-item (N, H, W) mask."""
+    return np.where(_per_item(visible), cutouts, 0.0).astype(np.float32)
 
 
 def normalise(cutouts: np.ndarray, visible: np.ndarray, method: str = "instance",
@@ -88,8 +94,8 @@ def normalise(cutouts: np.ndarray, visible: np.ndarray, method: str = "instance"
     ----------
     cutouts : ndarray (N, C, H, W)
         Masked or unmasked cutouts.
-    visible : ndarray (H, W) of bool
-        Pixels the network sees.
+    visible : ndarray (H, W) or (N, H, W) of bool
+        Pixels the network sees (one mask for all cutouts, or one each).
     method : str
         ``instance`` (paper text): one min and max per cutout over all channels, visible pixels only;
         ``instance_with_masked`` (authors' code): the masked zeros take part in the min/max;
@@ -102,7 +108,7 @@ def normalise(cutouts: np.ndarray, visible: np.ndarray, method: str = "instance"
     everywhere (not NaN): it carries no contrast for the network.
     """
     x = np.asarray(cutouts, np.float32)
-    vis = np.broadcast_to(visible[None, None], x.shape)
+    vis = np.broadcast_to(_per_item(visible), x.shape)
     if method == "dataset":
         if dataset_range is None:
             raise ValueError("normalisation 'dataset' needs dataset_range=(min, max) from the training set")
@@ -128,17 +134,21 @@ def normalise(cutouts: np.ndarray, visible: np.ndarray, method: str = "instance"
 
 def dataset_range(cutouts: np.ndarray, visible: np.ndarray) -> tuple[float, float]:
     """(min, max) over the visible pixels of a set of cutouts (for ``normalise(method='dataset')``)."""
-    v = np.asarray(cutouts)[:, :, visible]
-    return float(v.min()), float(v.max())
+    x = np.asarray(cutouts)
+    vis = np.broadcast_to(_per_item(visible), x.shape)
+    return float(np.where(vis, x, np.inf).min()), float(np.where(vis, x, -np.inf).max())
 
 
 def preprocess(cutouts: np.ndarray, input_kind: str, visible: np.ndarray, normalisation: str = "instance",
                dataset_minmax: tuple[float, float] | None = None) -> np.ndarray:
     """The full chain on raw cutouts (N, 5, H, W): white light (optional) -> mask -> normalise; returns
-    channels-last float32 (N, H, W, C) ready for Keras."""
+    channels-last float32 (N, H, W, C) ready for Keras. ``visible`` is (H, W) or per item (N, H, W).
+    Cutouts that are already white light (N, 1, H, W) are left as they are."""
     if input_kind not in INPUTS:
         raise ValueError(f"input must be one of {INPUTS}, got {input_kind!r}")
-    x = white_light(cutouts) if input_kind == "white_light" else np.asarray(cutouts, np.float32)
+    x = np.asarray(cutouts, np.float32)
+    if input_kind == "white_light" and x.shape[1] != 1:
+        x = white_light(x)
     x = apply_mask(x, visible)
     x = normalise(x, visible, normalisation, dataset_minmax)
     return np.ascontiguousarray(x.transpose(0, 2, 3, 1))

@@ -41,6 +41,14 @@ class TrainingSettings:
         ``"random"``: one random rotation per cutout per epoch (4x cheaper epochs, same augmentation in expectation).
     flips : bool
         Also flip at random (the study tried it and found no gain).
+    input_mode : {"memory", "stream"}
+        Read the cutout file once into memory (fast) or stream batches from HDF5 (memory flat in N);
+        both give identical batches.
+    precision : {"float32", "mixed_bfloat16", "mixed_float16", "auto"}
+        Compute precision (the output layer always stays float32). ``auto``: bfloat16 on a GPU or on a CPU with
+        AVX512-BF16/AMX, float32 otherwise.
+    jit_compile : bool
+        XLA compilation of the training step (slower on the 2-core CPU we measured; try it on a GPU).
     seeds : tuple of int
         Independent trainings per case.
     diameters_px : tuple of int
@@ -54,6 +62,9 @@ class TrainingSettings:
     learning_rate: float = 1e-6
     rotations: str = "all"
     flips: bool = False
+    input_mode: str = "memory"
+    precision: str = "float32"
+    jit_compile: bool = False
     seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
     diameters_px: tuple[int, ...] = tuple(range(0, 80, 2))
 

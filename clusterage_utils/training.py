@@ -66,16 +66,56 @@ def _configure_tf(seed: int):
     return tf
 
 
-def batches(x: np.ndarray, y: np.ndarray, batch_size: int, rotations: str, seed: int, epoch: int,
-            flips: bool = False):
+class InputSource:
+    """Raw cutouts of an experiment, served in preprocessed batches.
+
+    ``mode="memory"`` reads the whole file once per process (cached across experiments); ``mode="stream"`` reads
+    each batch from the HDF5 file, so memory stays flat in N. Both call the same preprocessing on the same
+    cutouts, so they give identical batches.
+    """
+
+    def __init__(self, data: CutoutFile, input_kind: str, normalisation: str, mode: str = "memory",
+                 dataset_minmax: tuple[float, float] | None = None):
+        if mode not in ("memory", "stream"):
+            raise ValueError(f"input_mode must be 'memory' or 'stream', got {mode!r}")
+        self.data, self.input_kind, self.normalisation, self.mode = data, input_kind, normalisation, mode
+        self.dataset_minmax = dataset_minmax
+        self._raw = raw_cutouts(data) if mode == "memory" else None
+
+    def raw(self, file_idx: np.ndarray) -> np.ndarray:
+        """Raw cutouts (k, C, H, W), reduced to white light for white-light experiments."""
+        x = self._raw[file_idx] if self._raw is not None else self.data.images(file_idx)
+        return x.mean(axis=1, keepdims=True, dtype=np.float32) if self.input_kind == "white_light" else x
+
+    def batch(self, file_idx: np.ndarray, visible: np.ndarray) -> np.ndarray:
+        """Preprocessed channels-last batch; ``visible`` is (H, W) or per item (k, H, W)."""
+        return preprocess(self.raw(file_idx), self.input_kind, visible, self.normalisation, self.dataset_minmax)
+
+
+def batches(fetch, y: np.ndarray, batch_size: int, rotations: str, seed: int, epoch: int, flips: bool = False,
+            n_masks: int = 1):
     """One epoch of shuffled, rotated training batches (channels-last).
 
-    ``rotations="all"``: each cutout appears in its 4 rotations (the study's x4); ``"random"``: once, with a
-    random rotation. ``flips`` adds a random left-right flip per item (the study found no gain; off by default).
+    Parameters
+    ----------
+    fetch : callable or ndarray
+        ``fetch(positions, mask_ids)`` returns the preprocessed batch (or an array indexed by position).
+    y : ndarray
+        Targets per position.
+    rotations : {"all", "random", "none"}
+        ``all``: each cutout appears in its 4 rotations (the study's x4); ``random``: once, with a random rotation.
+    flips : bool
+        A random left-right flip per item (the study found no gain; off by default).
+    n_masks : int
+        Amortised masking: each item gets a mask id drawn uniformly from ``range(n_masks)``.
+
     Deterministic for a given (seed, epoch).
     """
+    if not callable(fetch):
+        arr = fetch
+        fetch = lambda pos, _m: arr[pos]  # noqa: E731
     rng = np.random.default_rng([seed, epoch])
-    n = len(x)
+    n = len(y)
     if rotations == "all":
         items = np.stack(np.meshgrid(np.arange(n), np.arange(4), indexing="ij"), -1).reshape(-1, 2)
     elif rotations == "random":
@@ -85,23 +125,28 @@ def batches(x: np.ndarray, y: np.ndarray, batch_size: int, rotations: str, seed:
     else:
         raise ValueError(f"rotations must be 'all', 'random' or 'none', got {rotations!r}")
     items = items[rng.permutation(len(items))]
+    masks = rng.integers(0, n_masks, len(items))
     for s in range(0, len(items), batch_size):
         b = items[s:s + batch_size]
-        xb = rotate(x[b[:, 0]], b[:, 1])
+        xb = rotate(fetch(b[:, 0], masks[s:s + batch_size]), b[:, 1])
         if flips:
             f = rng.random(len(b)) < 0.5
             xb[f] = xb[f, :, ::-1]
         yield xb, y[b[:, 0]].astype(np.float32)
 
 
-def train_experiment(exp: Experiment, data: CutoutFile, verbose: int = 0) -> dict:
-    """Train and evaluate one experiment; return its record (see :class:`~clusterage_utils.store.ResultsStore`).
+def _mask_grid(exp: Experiment, size: int) -> tuple[list[int], np.ndarray]:
+    """Diameters and stacked visible masks a model is trained with: the experiment's own (retraining), or the
+    profile's whole sweep grid for its mask kind (amortised masking)."""
+    if exp.masking == "amortised":
+        grid = sorted(d for d in exp.training.diameters_px if d <= size and (exp.mask != "keep_centre" or d > 0))
+    else:
+        grid = [exp.diameter_px]
+    return grid, np.stack([visible_pixels(exp.mask, d, size, exp.mask_convention) for d in grid])
 
-    The record holds the experiment, the data fingerprint, versions, scores on train / val / test (scatter,
-    null, predictive power, extreme / non-extreme subsets, bootstrap CI), scores against the mock's true ages when
-    available, loss curves, per-cluster predictions and the wall time.
-    """
-    t0 = time.perf_counter()
+
+def _fit(exp: Experiment, data: CutoutFile, verbose: int = 0):
+    """Train the model of an experiment (or of an amortised group); returns a context for evaluation."""
     tf = _configure_tf(exp.seed)
     import keras
 
@@ -110,16 +155,13 @@ def train_experiment(exp: Experiment, data: CutoutFile, verbose: int = 0) -> dic
     st = exp.training
     sets = experiment_indices(exp, data)
     label = sets["label"]
-    raw = raw_cutouts(data)
     size = data.shape[-1]
-    visible = visible_pixels(exp.mask, exp.diameter_px, size, exp.mask_convention)
+    grid, masks = _mask_grid(exp, size)
     dmm = None
     if exp.normalisation == "dataset":
-        x_tr_raw = raw[sets["train"]]
-        if exp.input == "white_light":
-            x_tr_raw = x_tr_raw.mean(axis=1, keepdims=True)
-        dmm = dataset_range(x_tr_raw, visible)
-    x = {k: preprocess(raw[sets[k]], exp.input, visible, exp.normalisation, dmm) for k in ("train", "val", "test")}
+        probe = InputSource(data, exp.input, "instance", st.input_mode)
+        dmm = dataset_range(probe.raw(sets["train"]), masks[0])
+    src = InputSource(data, exp.input, exp.normalisation, st.input_mode, dmm)
     y = {k: label[sets[k]].astype(np.float64) for k in ("train", "val", "test")}
     y_fit = dict(y)
     if exp.labels == "shuffled":  # a control: the net sees labels unrelated to its images
@@ -132,26 +174,57 @@ def train_experiment(exp: Experiment, data: CutoutFile, verbose: int = 0) -> dic
     def scale(v):
         return ((v - lo) / span).astype(np.float32)
 
-    h, w, c = x["train"].shape[1:]
-    y_train = scale(y_fit["train"])
-    n_items = len(x["train"]) * (4 if st.rotations == "all" else 1)
-    steps = math.ceil(n_items / st.batch_size)
+    c = 1 if exp.input == "white_light" else data.shape[0]
+    y_train, y_val = scale(y_fit["train"]), scale(y_fit["val"])
+    steps = math.ceil(len(y_train) * (4 if st.rotations == "all" else 1) / st.batch_size)
+    train_idx, val_idx = sets["train"], sets["val"]
 
-    def gen():  # endless: epoch e's batches are fixed by (seed, e)
+    def fetch_train(pos, mask_ids):
+        return src.batch(train_idx[pos], masks[mask_ids])
+
+    def gen_train():  # endless: epoch e's batches are fixed by (seed, e)
         e = 0
         while True:
-            yield from batches(x["train"], y_train, st.batch_size, st.rotations, exp.seed, e, st.flips)
+            yield from batches(fetch_train, y_train, st.batch_size, st.rotations, exp.seed, e, st.flips, len(grid))
             e += 1
 
-    ds = tf.data.Dataset.from_generator(gen, output_signature=(
-        tf.TensorSpec((None, h, w, c), tf.float32), tf.TensorSpec((None,), tf.float32))).prefetch(2)
-    model = build_cnn((h, w, c), width=st.width, layer_order=exp.layer_order, learning_rate=st.learning_rate)
-    stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=st.patience, restore_best_weights=True)
-    hist = model.fit(ds, epochs=st.epochs, steps_per_epoch=steps, validation_data=(x["val"], scale(y_fit["val"])),
-                     callbacks=[stop], shuffle=False, verbose=verbose)  # batches are already shuffled
-    pred = {k: model.predict(x[k], batch_size=256, verbose=0).ravel().astype(np.float64) * span + lo
-            for k in ("train", "val", "test")}
+    val_masks = np.random.default_rng([exp.seed, 11]).integers(0, len(grid), len(val_idx))
+    eval_bs = 128
 
+    def gen_val():  # fixed: validation items keep their mask from epoch to epoch
+        for s in range(0, len(val_idx), eval_bs):
+            yield src.batch(val_idx[s:s + eval_bs], masks[val_masks[s:s + eval_bs]]), y_val[s:s + eval_bs]
+
+    spec = (tf.TensorSpec((None, size, size, c), tf.float32), tf.TensorSpec((None,), tf.float32))
+    ds = tf.data.Dataset.from_generator(gen_train, output_signature=spec).prefetch(2)
+    # endless, exactly one pass per epoch: an iterator that Keras keeps across epochs never runs dry
+    ds_val = tf.data.Dataset.from_generator(gen_val, output_signature=spec).repeat()
+    model = build_cnn((size, size, c), width=st.width, layer_order=exp.layer_order, learning_rate=st.learning_rate,
+                      precision=st.precision, jit_compile=st.jit_compile, seed=exp.seed)
+    stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=st.patience, restore_best_weights=True)
+    hist = model.fit(ds, epochs=st.epochs, steps_per_epoch=steps, validation_data=ds_val,
+                     validation_steps=math.ceil(len(val_idx) / eval_bs), callbacks=[stop], shuffle=False,
+                     verbose=verbose)
+    history = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
+    return {"tf": tf, "model": model, "sets": sets, "y": y, "lo": lo, "span": span, "src": src, "grid": grid,
+            "history": history, "size": size}
+
+
+def _predict(ctx: dict, file_idx: np.ndarray, visible: np.ndarray, batch_size: int = 128) -> np.ndarray:
+    out = [ctx["model"].predict_on_batch(ctx["src"].batch(file_idx[s:s + batch_size], visible))
+           for s in range(0, len(file_idx), batch_size)]
+    pred = np.concatenate([np.asarray(o, np.float64).ravel() for o in out]) if out else np.zeros(0)
+    return pred * ctx["span"] + ctx["lo"]
+
+
+def _record(exp: Experiment, data: CutoutFile, ctx: dict, wall_time_s: float) -> dict:
+    """Evaluate the trained model at the experiment's own mask and assemble its record."""
+    import keras
+
+    tf = ctx["tf"]
+    sets, y = ctx["sets"], ctx["y"]
+    visible = visible_pixels(exp.mask, exp.diameter_px, ctx["size"], exp.mask_convention)
+    pred = {k: _predict(ctx, sets[k], visible) for k in ("train", "val", "test")}
     record: dict = {"experiment": exp.to_dict(), "hash": exp.hash, "case": exp.case, "name": exp.name,
                     "data": {"path": str(data.path), "fingerprint": data.fingerprint(), "source": data.source}}
     cat = data.catalogue
@@ -167,20 +240,57 @@ def train_experiment(exp: Experiment, data: CutoutFile, verbose: int = 0) -> dic
         if "true_log_age" in cat:
             part["true_log_age"] = cat["true_log_age"].to_numpy(float)[sets[k]]
         rows.append(part)
-    history = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
+    history = ctx["history"]
     best = int(np.argmin(history["val_loss"])) + 1 if history.get("val_loss") else len(history.get("loss", []))
-    import keras as _k
     record.update({
-        "test_scatter_dex": record["test_scatter_dex"], "null_scatter_dex": record["test_null_scatter_dex"],
+        "null_scatter_dex": record["test_null_scatter_dex"],
         "predictive_power_pct": record["test_predictive_power_pct"],
         "n_train": len(sets["train"]), "n_val": len(sets["val"]), "n_test": len(sets["test"]),
         "history": history, "epochs_run": len(history.get("loss", [])), "best_epoch": best,
-        "n_params": int(model.count_params()),
+        "n_params": int(ctx["model"].count_params()), "masking": exp.masking, "trained_on_diameters": ctx["grid"],
         "predictions": pd.concat(rows, ignore_index=True).to_dict(orient="list"),
-        "versions": {"clusterage": __version__, "tensorflow": tf.__version__, "keras": _k.__version__,
+        "versions": {"clusterage": __version__, "tensorflow": tf.__version__, "keras": keras.__version__,
                      "numpy": np.__version__, "python": platform.python_version()},
         "device": "GPU" if tf.config.list_physical_devices("GPU") else f"CPU x{os.cpu_count()}",
-        "wall_time_s": round(time.perf_counter() - t0, 2),
+        "wall_time_s": round(wall_time_s, 2),
     })
-    keras.backend.clear_session()
     return record
+
+
+def train_experiment(exp: Experiment, data: CutoutFile, verbose: int = 0) -> dict:
+    """Train and evaluate one experiment; return its record (see :class:`~clusterage_utils.store.ResultsStore`).
+
+    The record holds the experiment, the data fingerprint, versions, scores on train / val / test (scatter,
+    null, predictive power, extreme / non-extreme subsets, bootstrap CI), scores against the mock's true ages when
+    available, loss curves, per-cluster predictions and the wall time.
+    """
+    import keras
+
+    t0 = time.perf_counter()
+    ctx = _fit(exp, data, verbose)
+    rec = _record(exp, data, ctx, time.perf_counter() - t0)
+    keras.backend.clear_session()
+    return rec
+
+
+def train_amortised(experiments: list[Experiment], data: CutoutFile, verbose: int = 0) -> list[dict]:
+    """Amortised masking: train one model with a mask diameter drawn per example from the profile's sweep grid,
+    then evaluate it at each experiment's diameter. All experiments must share :attr:`Experiment.training_group`.
+
+    Each record's ``wall_time_s`` is the shared training time divided among the diameters evaluated, plus its
+    own evaluation.
+    """
+    import keras
+
+    groups = {e.training_group for e in experiments}
+    if len(groups) != 1 or any(e.masking != "amortised" for e in experiments):
+        raise ValueError("train_amortised needs amortised experiments of one training group")
+    t0 = time.perf_counter()
+    ctx = _fit(experiments[0], data, verbose)
+    share = (time.perf_counter() - t0) / len(experiments)
+    out = []
+    for e in experiments:
+        t1 = time.perf_counter()
+        out.append(_record(e, data, ctx, share + time.perf_counter() - t1))
+    keras.backend.clear_session()
+    return out

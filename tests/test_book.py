@@ -64,3 +64,18 @@ def test_chapter_experiment_lists():
     assert len(all_experiments("smoke")) < sum(len(chapter_experiments(c, "smoke")) for c in CHAPTERS)
     with pytest.raises(ValueError, match="unknown chapter"):
         chapter_experiments("99", "smoke")
+
+
+def test_notebooks_committed_clean_with_papermill_parameters():
+    import json
+    from pathlib import Path
+
+    from papermill.inspection import inspect_notebook
+
+    root = Path(__file__).resolve().parent.parent / "notebooks"
+    for c in CHAPTERS:
+        path = root / f"{c}.ipynb"
+        nb = json.loads(path.read_text())
+        assert not any(cell.get("outputs") for cell in nb["cells"]), f"{path} has outputs"
+        params = inspect_notebook(str(path))
+        assert {"profile", "data", "store", "diameters", "seeds"} <= set(params), (c, list(params))

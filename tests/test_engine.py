@@ -173,3 +173,70 @@ def test_plan_counts_trainings():
     assert df["new_trainings"].iloc[-1] == len(all_experiments("smoke"))
     assert (df["cpu_minutes_max"] >= df["gpu_minutes_max"]).all()
     assert set(df.attrs["samples_per_s"]) == {"five_band", "white_light"}
+
+
+def test_streaming_and_in_memory_give_identical_batches(toy_file):
+    from clusterage_utils.preprocessing import visible_pixels
+    from clusterage_utils.training import InputSource, batches
+
+    cf = open_cutouts(toy_file)
+    masks = np.stack([visible_pixels("mask_centre", d, 24) for d in (0, 4, 8)])
+    idx = np.arange(5, 105)
+    y = np.linspace(0, 1, len(idx))
+    out = {}
+    for mode in ("memory", "stream"):
+        src = InputSource(cf, "five_band", "instance", mode)
+        out[mode] = list(batches(lambda p, m: src.batch(idx[p], masks[m]), y, 16, "random", 3, 2, n_masks=3))
+    assert len(out["memory"]) == 7
+    for (xa, ya), (xb, yb) in zip(out["memory"], out["stream"]):
+        np.testing.assert_array_equal(xa, xb)
+        np.testing.assert_array_equal(ya, yb)
+
+
+def test_amortised_and_retrained_use_identical_masks_and_normalisation(toy_file):
+    """The amortised model's inputs at diameter d are exactly what a model retrained at d sees."""
+    from clusterage_utils.preprocessing import preprocess, visible_pixels
+    from clusterage_utils.training import InputSource, _mask_grid
+
+    quick = dataclasses.replace(TOY, diameters_px=(0, 4, 8, 12))
+    am = Experiment(training=quick, mask="mask_centre", diameter_px=8, masking="amortised")
+    grid, masks = _mask_grid(am, 24)
+    assert grid == [0, 4, 8, 12]
+    cf = open_cutouts(toy_file)
+    src = InputSource(cf, "white_light", "instance", "memory")
+    idx = np.arange(10)
+    for d, m in zip(grid, masks):
+        retrained_visible = visible_pixels("mask_centre", d, 24)
+        np.testing.assert_array_equal(m, retrained_visible)
+        np.testing.assert_array_equal(src.batch(idx, np.stack([m] * 10)),
+                                      preprocess(cf.images(idx), "white_light", retrained_visible))
+    assert Experiment(training=quick, mask="mask_centre", diameter_px=4, masking="amortised").training_group == \
+        am.training_group != am.hash
+
+
+def test_amortised_sweep_trains_one_model(toy_file, tmp_path, monkeypatch):
+    import clusterage_utils.training as training
+
+    quick = dataclasses.replace(TOY, epochs=2, patience=2, diameters_px=(0, 4, 8))
+    from clusterage_utils.profiles import Profile
+    prof = Profile("toy", ("NGC_628C",), 1.0, quick)
+    exps = masking_sweep("mask_centre", "five_band", "full", prof, masking="amortised")
+    assert [e.diameter_px for e in exps] == [0, 4, 8] and all(e.mask == "mask_centre" for e in exps)
+    calls = []
+    real = training._fit
+    monkeypatch.setattr(training, "_fit", lambda *a, **k: calls.append(1) or real(*a, **k))
+    df = run_experiments(exps, toy_file, tmp_path / "s", progress=False)
+    assert calls == [1] and len(df) == 3
+    assert (df["masking"] == "amortised").all()
+    assert df["case"].str.endswith("_amortised").all()
+
+
+def test_mixed_precision_model_keeps_float32_output():
+    from clusterage_utils.model import build_cnn, resolve_precision
+
+    m = build_cnn((24, 24, 5), width=1 / 16, precision="mixed_bfloat16")
+    assert m.layers[0].compute_dtype == "bfloat16" and m.layers[-1].compute_dtype == "float32"
+    assert resolve_precision("float32") == "float32"
+    assert resolve_precision("auto") in ("float32", "mixed_bfloat16")
+    with pytest.raises(ValueError, match="precision must be one of"):
+        resolve_precision("float8")

@@ -112,7 +112,7 @@ def test_training_batches_rotate_and_flip_deterministically():
 
     x = np.random.default_rng(0).random((10, 6, 6, 1)).astype(np.float32)
     y = np.arange(10, dtype=np.float32)
-    a = list(batches(x, y, 4, "all", seed=1, epoch=0, flips=True))
+    a = list(batches(x, y, 4, "all", seed=1, epoch=0, flips=True))   # an array works as the fetcher too
     b = list(batches(x, y, 4, "all", seed=1, epoch=0, flips=True))
     assert sum(len(yb) for _, yb in a) == 40          # the study's x4
     for (xa, ya), (xb, yb) in zip(a, b):
