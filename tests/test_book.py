@@ -59,8 +59,11 @@ def test_every_page_renders_in_a_browser(built_book):
 
 def test_chapter_experiment_lists():
     assert chapter_experiments("01", "smoke") == []
-    assert len(chapter_experiments("03", "smoke")) == 12
-    assert len(chapter_experiments("03", "smoke", diameters=[0, 8], seeds=[0, 1])) == 16
+    assert len(chapter_experiments("03", "smoke", validate_amortised=False)) == 12    # 4 panels x 3 diameters
+    both = chapter_experiments("03", "smoke")                                          # + the amortised curves
+    assert len(both) == 24 and len({e.training_group for e in both}) == 12 + 4
+    assert len(chapter_experiments("03", "smoke", diameters=[0, 8], seeds=[0, 1])) == 32
+    assert all(e.masking == "retrain" for e in chapter_experiments("04", "smoke"))
     assert len(all_experiments("smoke")) < sum(len(chapter_experiments(c, "smoke")) for c in CHAPTERS)
     with pytest.raises(ValueError, match="unknown chapter"):
         chapter_experiments("99", "smoke")
