@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .experiments import Experiment, case_experiments, fig4_cases, fig5_cases, masking_sweep
+from .experiments import Experiment, case_experiments, fig5_cases, masking_sweep
 from .profiles import Profile, get_profile
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -130,7 +130,6 @@ class Chapter:
         """A Markdown block stating the profile, data source and parameters the page was built with."""
         from IPython.display import Markdown
 
-        from .mock import read_manifest
 
         d = self.data
         src = {"mock": "the **mock PHANGS-HST survey** (synthetic data with known truth)",

@@ -106,9 +106,9 @@ def fetch_phangs(galaxies: list[str], dest: str | os.PathLike, hst_base: str = M
     for gid in galaxies:
         folder = IMAGE_TARGETS[gid]
         for url in image_urls(gid, hst_base).values():
-            jobs.append((gid, folder, url, False))
-        jobs.append((gid, folder, catalogue_bundle_url(gid, cat_base), True))
-    for gid, folder, url, is_bundle in tqdm(jobs, desc="fetching", unit="file", disable=not progress):
+            jobs.append((folder, url, False))
+        jobs.append((folder, catalogue_bundle_url(gid, cat_base), True))
+    for folder, url, is_bundle in tqdm(jobs, desc="fetching", unit="file", disable=not progress):
         name = url.rsplit("/", 1)[-1]
         rel = f"{folder}/{name}"
         target = dest / folder / name

@@ -11,7 +11,6 @@ import functools
 
 import numpy as np
 
-from . import BANDS
 from .reference import ssp_table
 
 #: Pivot wavelengths of the five bands (Angstrom), from the SSP table's provenance.

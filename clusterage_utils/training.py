@@ -69,9 +69,10 @@ def _configure_tf(seed: int):
 class InputSource:
     """Raw cutouts of an experiment, served in preprocessed batches.
 
-    ``mode="memory"`` reads the whole file once per process (cached across experiments); ``mode="stream"`` reads
-    each batch from the HDF5 file, so memory stays flat in N. Both call the same preprocessing on the same
-    cutouts, so they give identical batches.
+    ``mode="memory"`` reads the whole file once per process (cached across experiments) and, for a single mask,
+    preprocesses every cutout once (normalisation is per instance, so this gives the same values as batch-wise
+    preprocessing); ``mode="stream"`` reads and preprocesses each batch from the HDF5 file, so memory stays flat
+    in N. Per-item masks (amortised masking) are always preprocessed batch by batch.
     """
 
     def __init__(self, data: CutoutFile, input_kind: str, normalisation: str, mode: str = "memory",
@@ -81,14 +82,32 @@ class InputSource:
         self.data, self.input_kind, self.normalisation, self.mode = data, input_kind, normalisation, mode
         self.dataset_minmax = dataset_minmax
         self._raw = raw_cutouts(data) if mode == "memory" else None
+        self._pre: np.ndarray | None = None
+        self._pre_key: bytes | None = None
 
     def raw(self, file_idx: np.ndarray) -> np.ndarray:
         """Raw cutouts (k, C, H, W), reduced to white light for white-light experiments."""
         x = self._raw[file_idx] if self._raw is not None else self.data.images(file_idx)
         return x.mean(axis=1, keepdims=True, dtype=np.float32) if self.input_kind == "white_light" else x
 
+    def _preprocessed(self, visible: np.ndarray) -> np.ndarray:
+        key = np.packbits(visible).tobytes()
+        if self._pre_key != key:
+            self._pre = None
+            c = 1 if self.input_kind == "white_light" else self.data.shape[0]
+            h, w = self.data.shape[1:]
+            out = np.empty((self.data.n, h, w, c), np.float32)
+            for s in range(0, self.data.n, 256):
+                idx = np.arange(s, min(s + 256, self.data.n))
+                out[idx] = preprocess(self.raw(idx), self.input_kind, visible, self.normalisation,
+                                      self.dataset_minmax)
+            self._pre, self._pre_key = out, key
+        return self._pre
+
     def batch(self, file_idx: np.ndarray, visible: np.ndarray) -> np.ndarray:
         """Preprocessed channels-last batch; ``visible`` is (H, W) or per item (k, H, W)."""
+        if self._raw is not None and visible.ndim == 2:
+            return self._preprocessed(visible)[file_idx]
         return preprocess(self.raw(file_idx), self.input_kind, visible, self.normalisation, self.dataset_minmax)
 
 
@@ -179,8 +198,8 @@ def _fit(exp: Experiment, data: CutoutFile, verbose: int = 0):
     steps = math.ceil(len(y_train) * (4 if st.rotations == "all" else 1) / st.batch_size)
     train_idx, val_idx = sets["train"], sets["val"]
 
-    def fetch_train(pos, mask_ids):
-        return src.batch(train_idx[pos], masks[mask_ids])
+    def fetch_train(pos, mask_ids):  # one mask (retraining): the same (H, W) mask for the whole batch
+        return src.batch(train_idx[pos], masks[0] if len(grid) == 1 else masks[mask_ids])
 
     def gen_train():  # endless: epoch e's batches are fixed by (seed, e)
         e = 0
@@ -193,7 +212,8 @@ def _fit(exp: Experiment, data: CutoutFile, verbose: int = 0):
 
     def gen_val():  # fixed: validation items keep their mask from epoch to epoch
         for s in range(0, len(val_idx), eval_bs):
-            yield src.batch(val_idx[s:s + eval_bs], masks[val_masks[s:s + eval_bs]]), y_val[s:s + eval_bs]
+            vm = masks[0] if len(grid) == 1 else masks[val_masks[s:s + eval_bs]]
+            yield src.batch(val_idx[s:s + eval_bs], vm), y_val[s:s + eval_bs]
 
     spec = (tf.TensorSpec((None, size, size, c), tf.float32), tf.TensorSpec((None,), tf.float32))
     ds = tf.data.Dataset.from_generator(gen_train, output_signature=spec).prefetch(2)

@@ -22,7 +22,7 @@ def write_products(root: Path, galaxy_id: str = "NGC_1566", shape=(400, 420), so
     folder.mkdir(parents=True, exist_ok=True)
     wcs = make_wcs(galaxy_id, shape)
     yy, xx = np.mgrid[0:shape[0], 0:shape[1]]
-    for b, band in enumerate(BANDS):
+    for band in BANDS:
         if band == drop_band:
             continue
         img = rng.normal(0, 0.01, shape)

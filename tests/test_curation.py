@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from helpers import write_products, write_study_file
 
-from clusterage_utils.curation import CurationConfig, curate
+from clusterage_utils.curation import curate
 from clusterage_utils.cutouts import CutoutFileError, open_cutouts
 from clusterage_utils.products import ProductError
 

@@ -8,7 +8,7 @@ from helpers import write_study_file
 
 from clusterage_utils.cutouts import open_cutouts
 from clusterage_utils.execution import run_experiments
-from clusterage_utils.experiments import (Experiment, case_experiments, fig4_cases, fig5_cases, masking_sweep,
+from clusterage_utils.experiments import (Experiment, fig4_cases, fig5_cases, masking_sweep,
                                           named_experiments, parse_case, study_cases)
 from clusterage_utils.profiles import TrainingSettings, get_profile
 from clusterage_utils.store import ResultsStore, StoreError
@@ -186,7 +186,8 @@ def test_streaming_and_in_memory_give_identical_batches(toy_file):
     out = {}
     for mode in ("memory", "stream"):
         src = InputSource(cf, "five_band", "instance", mode)
-        out[mode] = list(batches(lambda p, m: src.batch(idx[p], masks[m]), y, 16, "random", 3, 2, n_masks=3))
+        out[mode] = list(batches(lambda p, m, src=src: src.batch(idx[p], masks[m]), y, 16, "random", 3, 2,
+                                 n_masks=3))
     assert len(out["memory"]) == 7
     for (xa, ya), (xb, yb) in zip(out["memory"], out["stream"]):
         np.testing.assert_array_equal(xa, xb)
@@ -240,3 +241,16 @@ def test_mixed_precision_model_keeps_float32_output():
     assert resolve_precision("auto") in ("float32", "mixed_bfloat16")
     with pytest.raises(ValueError, match="precision must be one of"):
         resolve_precision("float8")
+
+
+def test_cached_preprocessing_equals_batchwise(toy_file):
+    from clusterage_utils.preprocessing import visible_pixels
+    from clusterage_utils.training import InputSource
+
+    cf = open_cutouts(toy_file)
+    vis = visible_pixels("keep_centre", 12, 24)
+    idx = np.array([7, 3, 150, 3])
+    for kind in ("five_band", "white_light"):
+        mem, stream = InputSource(cf, kind, "instance", "memory"), InputSource(cf, kind, "instance", "stream")
+        np.testing.assert_array_equal(mem.batch(idx, vis), stream.batch(idx, vis))                  # cached path
+        np.testing.assert_array_equal(mem.batch(idx, np.stack([vis] * 4)), stream.batch(idx, vis))  # per item
