@@ -16,7 +16,7 @@ MASKINGS = ("retrain", "amortised")
 
 #: Fields added after the first stores were written: at these values they stay out of the hash, so existing
 #: results keep their keys (``input_mode`` never changes results: both modes give identical batches).
-_HASH_NEUTRAL = {"masking": "retrain"}
+_HASH_NEUTRAL = {"masking": "retrain", "diameter_unit": "px"}
 _HASH_NEUTRAL_TRAINING = {"flips": False, "input_mode": "memory", "precision": "float32", "jit_compile": False}
 _HASH_ALWAYS_NEUTRAL_TRAINING = ("input_mode",)
 
@@ -45,6 +45,9 @@ class Experiment:
         Preprocessing and architecture variants (defaults: the paper's text).
     group : {None, "near", "far"}
         Restrict to a distance group of galaxies (Figs. 6-7).
+    diameter_unit : {"px", "pc"}
+        ``pc``: ``diameter_px`` holds a physical diameter in parsec, converted per cluster with its galaxy's
+        distance (``pc_per_px``); the pixel mask is capped at the cutout width.
     masking : {"retrain", "amortised"}
         ``retrain``: a model trained with this mask (the study). ``amortised``: one model per (input, sample,
         mask kind, seed) trained with a diameter drawn per example from the profile's sweep grid, evaluated here.
@@ -66,6 +69,7 @@ class Experiment:
     layer_order: str = "paper"
     group: str | None = None
     masking: str = "retrain"
+    diameter_unit: str = "px"
     seed: int = 0
     training: TrainingSettings = field(default_factory=TrainingSettings)
 
@@ -76,6 +80,8 @@ class Experiment:
                 raise ValueError(f"Experiment.{name} must be one of {allowed}, got {getattr(self, name)!r}")
         if self.split not in SPLITS:
             raise ValueError(f"Experiment.split must be one of {list(SPLITS)}, got {self.split!r}")
+        if self.diameter_unit not in ("px", "pc"):
+            raise ValueError(f"Experiment.diameter_unit must be 'px' or 'pc', got {self.diameter_unit!r}")
         if self.diameter_px < 0:
             raise ValueError(f"Experiment.diameter_px must be >= 0, got {self.diameter_px}")
         if self.mask == "none":
@@ -125,6 +131,8 @@ class Experiment:
     def case(self) -> str:
         """Case name without the seed, e.g. ``white_light_full_mask_centre_24`` (``_shuffled``, ``_near``...)."""
         s = f"{self.input}_{self.sample}_{self.mask}" + (f"_{self.diameter_px}" if self.mask != "none" else "")
+        if self.diameter_unit == "pc" and self.mask != "none":
+            s += "pc"
         if self.labels != "reference":
             s += f"_{self.labels}"
         if self.group:
@@ -156,9 +164,10 @@ def parse_case(name: str) -> Experiment:
         sample = parts[2]
         rest = parts[3:]
         if rest[:1] == ["none"]:
-            mask, diam, rest = "none", 0, rest[1:]
+            mask, diam, rest, unit = "none", 0, rest[1:], "px"
         else:
-            mask, diam, rest = "_".join(rest[:2]), int(rest[2]), rest[3:]
+            unit = "pc" if rest[2].endswith("pc") else "px"
+            mask, diam, rest = "_".join(rest[:2]), int(rest[2].removesuffix("pc")), rest[3:]
         labels = "reference"
         group = None
         masking = "retrain"
@@ -172,7 +181,7 @@ def parse_case(name: str) -> Experiment:
             else:
                 raise ValueError(r)
         return Experiment(input=inp, sample=sample, mask=mask, diameter_px=diam, labels=labels, group=group,
-                          masking=masking)
+                          masking=masking, diameter_unit=unit if mask != "none" else "px")
     except (ValueError, IndexError):
         raise ValueError(f"unknown case {name!r}; cases look like five_band_full_none, "
                          f"white_light_restricted_keep_centre_12, white_light_full_mask_centre_24_shuffled; "

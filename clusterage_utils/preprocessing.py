@@ -22,7 +22,7 @@ import numpy as np
 from .reference import FULL_LOG_AGE_RANGE, RESTRICTED_LOG_AGE_RANGE
 
 MASK_KINDS = ("none", "mask_centre", "keep_centre")
-NORMALISATIONS = ("instance", "instance_with_masked", "channel", "dataset")
+NORMALISATIONS = ("instance", "instance_with_masked", "channel", "dataset", "asinh", "log", "quantile")
 INPUTS = ("five_band", "white_light")
 SAMPLES = ("full", "restricted")
 
@@ -81,6 +81,11 @@ def _per_item(visible: np.ndarray) -> np.ndarray:
     return v[None, None] if v.ndim == 2 else v[:, None]
 
 
+def diameter_pc_to_px(diameter_pc, pc_per_px) -> np.ndarray:
+    """Mask diameter in parsec to pixels, per cluster: d_px = d_pc / (pc per px of its galaxy)."""
+    return np.asarray(diameter_pc, float) / np.asarray(pc_per_px, float)
+
+
 def apply_mask(cutouts: np.ndarray, visible: np.ndarray) -> np.ndarray:
     """Set invisible pixels to 0 in every channel: (N, C, H, W) with a (H, W) or per-item (N, H, W) mask."""
     return np.where(_per_item(visible), cutouts, 0.0).astype(np.float32)
@@ -100,7 +105,11 @@ def normalise(cutouts: np.ndarray, visible: np.ndarray, method: str = "instance"
         ``instance`` (paper text): one min and max per cutout over all channels, visible pixels only;
         ``instance_with_masked`` (authors' code): the masked zeros take part in the min/max;
         ``channel``: a min and max per cutout and channel, visible pixels only;
-        ``dataset``: one global ``dataset_range`` (from the training set, see :func:`dataset_range`).
+        ``dataset``: one global ``dataset_range`` (from the training set, see :func:`dataset_range`);
+        non-linear per-instance variants the study proposes: ``asinh`` (Lupton et al. 2004 stretch,
+        asinh((x - min) / b) / asinh((max - min) / b) with b the visible pixels' standard deviation), ``log``
+        (log(1 + (x - min) / b) scaled likewise) and ``quantile`` (clip to the 1st-99.5th percentiles of the
+        visible pixels, then min-max).
 
     Notes
     -----
@@ -109,6 +118,8 @@ def normalise(cutouts: np.ndarray, visible: np.ndarray, method: str = "instance"
     """
     x = np.asarray(cutouts, np.float32)
     vis = np.broadcast_to(_per_item(visible), x.shape)
+    if method in ("asinh", "log", "quantile"):
+        return _nonlinear(x, vis, method)
     if method == "dataset":
         if dataset_range is None:
             raise ValueError("normalisation 'dataset' needs dataset_range=(min, max) from the training set")
@@ -129,6 +140,34 @@ def normalise(cutouts: np.ndarray, visible: np.ndarray, method: str = "instance"
     span = hi - lo
     safe = np.where(span > 0, span, 1.0)
     out = np.where(span > 0, (x - lo) / safe, 0.0)
+    return np.where(vis, np.clip(out, 0.0, 1.0), 0.0).astype(np.float32)
+
+
+def _nonlinear(x: np.ndarray, vis: np.ndarray, method: str) -> np.ndarray:
+    import warnings
+
+    xv = np.where(vis, x, np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)   # all-NaN slices of fully masked cutouts
+        if method == "quantile":
+            q = np.nanpercentile(xv, [1.0, 99.5], axis=(1, 2, 3), keepdims=True)
+            lo, hi = q[0], q[1]
+            xv = np.clip(xv, lo, hi)
+        lo = np.nanmin(xv, axis=(1, 2, 3), keepdims=True)
+        hi = np.nanmax(xv, axis=(1, 2, 3), keepdims=True)
+        b = np.nanstd(xv, axis=(1, 2, 3), keepdims=True)
+    lo, hi, b = (np.nan_to_num(v) for v in (lo, hi, b))
+    b = np.where(b > 0, b, 1.0)
+    if method == "asinh":
+        f = np.arcsinh
+    elif method == "log":
+        f = np.log1p
+    else:
+        def f(v):
+            return v
+    num = f(np.clip(np.nan_to_num(xv) - lo, 0, None) / b)
+    den = f((hi - lo) / b)
+    out = np.where(den > 0, num / np.where(den > 0, den, 1.0), 0.0)
     return np.where(vis, np.clip(out, 0.0, 1.0), 0.0).astype(np.float32)
 
 
@@ -190,8 +229,71 @@ def random_split(n: int, seed: int = 42, train_fraction: float = 0.7, **_) -> tu
     return order[:n_train], order[n_train:n_train + n_val], order[n_train + n_val:]
 
 
-#: Split strategies by name: each takes ``(n, seed=..., catalogue=...)`` and returns (train, val, test) positions.
-SPLITS: dict[str, Callable[..., tuple[np.ndarray, ...]]] = {"random": random_split}
+def _fill_by_fraction(unit_sizes: np.ndarray, rng: np.random.Generator, fractions=(0.7, 0.15, 0.15)) -> np.ndarray:
+    """Assign units (galaxies, tiles) in random order to test, then validation, then training, until each of the
+    held-out sets reaches its share of the clusters. Returns the set (0 train, 1 val, 2 test) of each unit."""
+    order = rng.permutation(len(unit_sizes))
+    total = unit_sizes.sum()
+    target = {2: fractions[2] * total, 1: fractions[1] * total}
+    which = np.zeros(len(unit_sizes), int)
+    filled = {1: 0.0, 2: 0.0}
+    for u in order:
+        for s in (2, 1):
+            if filled[s] < target[s]:
+                which[u] = s
+                filled[s] += unit_sizes[u]
+                break
+    return which
+
+
+def galaxy_split(n: int, seed: int = 42, catalogue=None, **_) -> tuple[np.ndarray, ...]:
+    """Whole galaxies held out: test and validation galaxies are drawn (seeded) until each holds ~15 % of the
+    clusters; the rest train. No galaxy contributes to two sets."""
+    if catalogue is None or "galaxy_id" not in catalogue:
+        raise ValueError("split 'galaxy' needs the catalogue's galaxy_id column")
+    gal = catalogue["galaxy_id"].to_numpy()
+    names, inv = np.unique(gal, return_inverse=True)
+    if len(names) < 3:
+        raise ValueError(f"split 'galaxy' needs at least 3 galaxies, the sample has {len(names)}: {list(names)}")
+    which = _fill_by_fraction(np.bincount(inv), np.random.default_rng(seed))
+    if (which == 0).sum() == 0:
+        which[np.argmax(np.bincount(inv))] = 0
+    sets = which[inv]
+    return tuple(np.nonzero(sets == k)[0] for k in (0, 1, 2))
+
+
+def spatial_split(n: int, seed: int = 42, catalogue=None, size_px: int = 112, tile_cutouts: int = 4,
+                  **_) -> tuple[np.ndarray, ...]:
+    """Overlap-free split: mosaic tiles of ``tile_cutouts`` x ``size_px`` are drawn to the sets (seeded), then
+    every training or validation cluster whose cutout overlaps a test cutout (same galaxy, |dx| and |dy| both
+    below ``size_px``) is dropped. So no test pixel was ever seen in training or validation."""
+    need = {"galaxy_id", "x_px", "y_px"}
+    if catalogue is None or not need <= set(catalogue.columns):
+        raise ValueError(f"split 'spatial' needs catalogue columns {sorted(need)} (pixel positions); the study's "
+                         f"own file has none - curate from products, or use split='galaxy'")
+    gal = catalogue["galaxy_id"].to_numpy()
+    x = catalogue["x_px"].to_numpy(float)
+    y = catalogue["y_px"].to_numpy(float)
+    tile = float(tile_cutouts * size_px)
+    keys = np.array([f"{g}:{int(a // tile)}:{int(b // tile)}" for g, a, b in zip(gal, x, y)])
+    names, inv = np.unique(keys, return_inverse=True)
+    which = _fill_by_fraction(np.bincount(inv), np.random.default_rng(seed))[inv]
+    test = np.nonzero(which == 2)[0]
+    keep = np.ones(len(gal), bool)
+    for g in np.unique(gal[test]):
+        t = test[gal[test] == g]
+        others = np.nonzero((gal == g) & (which != 2))[0]
+        if len(others) and len(t):
+            dx = np.abs(x[others, None] - x[None, t])
+            dy = np.abs(y[others, None] - y[None, t])
+            keep[others[((dx < size_px) & (dy < size_px)).any(axis=1)]] = False
+    return (np.nonzero((which == 0) & keep)[0], np.nonzero((which == 1) & keep)[0], test)
+
+
+#: Split strategies by name: each takes ``(n, seed=..., catalogue=..., size_px=...)`` and returns
+#: (train, val, test) positions into the sample.
+SPLITS: dict[str, Callable[..., tuple[np.ndarray, ...]]] = {"random": random_split, "galaxy": galaxy_split,
+                                                           "spatial": spatial_split}
 
 
 def make_split(strategy: str, n: int, seed: int = 42, catalogue=None, **kw) -> tuple[np.ndarray, ...]:

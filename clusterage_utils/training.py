@@ -6,6 +6,7 @@ so a sweep of many experiments reads the file once), preprocessed in numpy with 
 """
 from __future__ import annotations
 
+import functools
 import math
 import os
 import platform
@@ -50,7 +51,8 @@ def experiment_indices(exp: Experiment, data: CutoutFile) -> dict[str, np.ndarra
     if len(idx) < 10:
         raise ValueError(f"{exp.name}: only {len(idx)} clusters in sample {exp.sample!r}"
                          f"{' group ' + exp.group if exp.group else ''}; need at least 10")
-    tr, va, te = make_split(exp.split, len(idx), seed=exp.split_seed, catalogue=cat.iloc[idx].reset_index(drop=True))
+    tr, va, te = make_split(exp.split, len(idx), seed=exp.split_seed, catalogue=cat.iloc[idx].reset_index(drop=True),
+                            size_px=data.shape[-1])
     return {"train": idx[tr], "val": idx[va], "test": idx[te], "label": label}
 
 
@@ -154,14 +156,35 @@ def batches(fetch, y: np.ndarray, batch_size: int, rotations: str, seed: int, ep
         yield xb, y[b[:, 0]].astype(np.float32)
 
 
-def _mask_grid(exp: Experiment, size: int) -> tuple[list[int], np.ndarray]:
-    """Diameters and stacked visible masks a model is trained with: the experiment's own (retraining), or the
+def _mask_grid(exp: Experiment, size: int) -> list[float]:
+    """Diameters (in the experiment's unit) a model is trained with: the experiment's own (retraining), or the
     profile's whole sweep grid for its mask kind (amortised masking)."""
     if exp.masking == "amortised":
-        grid = sorted(d for d in exp.training.diameters_px if d <= size and (exp.mask != "keep_centre" or d > 0))
-    else:
-        grid = [exp.diameter_px]
-    return grid, np.stack([visible_pixels(exp.mask, d, size, exp.mask_convention) for d in grid])
+        return sorted(d for d in exp.training.diameters_px
+                      if (d <= size or exp.diameter_unit == "pc") and (exp.mask != "keep_centre" or d > 0))
+    return [exp.diameter_px]
+
+
+@functools.lru_cache(maxsize=512)
+def _circle_mask(kind: str, d_px: float, size: int, convention: str) -> np.ndarray:
+    return visible_pixels(kind, d_px, size, convention)
+
+
+def visible_for(exp: Experiment, data: CutoutFile, file_idx: np.ndarray, diameter) -> np.ndarray:
+    """Visible-pixel masks of ``exp`` for the clusters ``file_idx`` at ``diameter`` (scalar, or one per item).
+
+    Returns one (H, W) mask when it is the same for every item (pixel diameters, one value), else (k, H, W).
+    Diameters in parsec are converted per cluster with its ``pc_per_px`` and capped at the cutout width.
+    """
+    size = data.shape[-1]
+    d = np.broadcast_to(np.asarray(diameter, float), (len(file_idx),))
+    if exp.diameter_unit == "pc":
+        d = np.minimum(np.round(d / data.catalogue["pc_per_px"].to_numpy(float)[file_idx], 2), size)
+    elif np.isscalar(diameter) or np.ndim(diameter) == 0:
+        return _circle_mask(exp.mask, float(diameter), size, exp.mask_convention)
+    uniq, inv = np.unique(d, return_inverse=True)
+    stack = np.stack([_circle_mask(exp.mask, float(u), size, exp.mask_convention) for u in uniq])
+    return stack[inv]
 
 
 def _fit(exp: Experiment, data: CutoutFile, verbose: int = 0):
@@ -175,11 +198,13 @@ def _fit(exp: Experiment, data: CutoutFile, verbose: int = 0):
     sets = experiment_indices(exp, data)
     label = sets["label"]
     size = data.shape[-1]
-    grid, masks = _mask_grid(exp, size)
+    grid = _mask_grid(exp, size)
+    for d in grid:  # fail here, with a clear message, rather than inside the tf.data thread
+        visible_for(exp, data, sets["train"][:1], d)
     dmm = None
     if exp.normalisation == "dataset":
         probe = InputSource(data, exp.input, "instance", st.input_mode)
-        dmm = dataset_range(probe.raw(sets["train"]), masks[0])
+        dmm = dataset_range(probe.raw(sets["train"]), visible_for(exp, data, sets["train"], grid[0]))
     src = InputSource(data, exp.input, exp.normalisation, st.input_mode, dmm)
     y = {k: label[sets[k]].astype(np.float64) for k in ("train", "val", "test")}
     y_fit = dict(y)
@@ -198,8 +223,11 @@ def _fit(exp: Experiment, data: CutoutFile, verbose: int = 0):
     steps = math.ceil(len(y_train) * (4 if st.rotations == "all" else 1) / st.batch_size)
     train_idx, val_idx = sets["train"], sets["val"]
 
-    def fetch_train(pos, mask_ids):  # one mask (retraining): the same (H, W) mask for the whole batch
-        return src.batch(train_idx[pos], masks[0] if len(grid) == 1 else masks[mask_ids])
+    grid_arr = np.asarray(grid, float)
+
+    def fetch_train(pos, mask_ids):  # retraining in px: one (H, W) mask for the whole batch
+        d = grid[0] if len(grid) == 1 else grid_arr[mask_ids]
+        return src.batch(train_idx[pos], visible_for(exp, data, train_idx[pos], d))
 
     def gen_train():  # endless: epoch e's batches are fixed by (seed, e)
         e = 0
@@ -212,8 +240,9 @@ def _fit(exp: Experiment, data: CutoutFile, verbose: int = 0):
 
     def gen_val():  # fixed: validation items keep their mask from epoch to epoch
         for s in range(0, len(val_idx), eval_bs):
-            vm = masks[0] if len(grid) == 1 else masks[val_masks[s:s + eval_bs]]
-            yield src.batch(val_idx[s:s + eval_bs], vm), y_val[s:s + eval_bs]
+            d = grid[0] if len(grid) == 1 else grid_arr[val_masks[s:s + eval_bs]]
+            yield src.batch(val_idx[s:s + eval_bs], visible_for(exp, data, val_idx[s:s + eval_bs], d)), \
+                y_val[s:s + eval_bs]
 
     spec = (tf.TensorSpec((None, size, size, c), tf.float32), tf.TensorSpec((None,), tf.float32))
     ds = tf.data.Dataset.from_generator(gen_train, output_signature=spec).prefetch(2)
@@ -230,9 +259,12 @@ def _fit(exp: Experiment, data: CutoutFile, verbose: int = 0):
             "history": history, "size": size}
 
 
-def _predict(ctx: dict, file_idx: np.ndarray, visible: np.ndarray, batch_size: int = 128) -> np.ndarray:
-    out = [ctx["model"].predict_on_batch(ctx["src"].batch(file_idx[s:s + batch_size], visible))
-           for s in range(0, len(file_idx), batch_size)]
+def _predict(ctx: dict, exp: Experiment, data: CutoutFile, file_idx: np.ndarray, batch_size: int = 128) -> np.ndarray:
+    """Predictions (log age) for ``file_idx`` with ``exp``'s own mask."""
+    out = []
+    for s in range(0, len(file_idx), batch_size):
+        b = file_idx[s:s + batch_size]
+        out.append(ctx["model"].predict_on_batch(ctx["src"].batch(b, visible_for(exp, data, b, exp.diameter_px))))
     pred = np.concatenate([np.asarray(o, np.float64).ravel() for o in out]) if out else np.zeros(0)
     return pred * ctx["span"] + ctx["lo"]
 
@@ -243,8 +275,7 @@ def _record(exp: Experiment, data: CutoutFile, ctx: dict, wall_time_s: float) ->
 
     tf = ctx["tf"]
     sets, y = ctx["sets"], ctx["y"]
-    visible = visible_pixels(exp.mask, exp.diameter_px, ctx["size"], exp.mask_convention)
-    pred = {k: _predict(ctx, sets[k], visible) for k in ("train", "val", "test")}
+    pred = {k: _predict(ctx, exp, data, sets[k]) for k in ("train", "val", "test")}
     record: dict = {"experiment": exp.to_dict(), "hash": exp.hash, "case": exp.case, "name": exp.name,
                     "data": {"path": str(data.path), "fingerprint": data.fingerprint(), "source": data.source}}
     cat = data.catalogue

@@ -197,22 +197,46 @@ def test_streaming_and_in_memory_give_identical_batches(toy_file):
 def test_amortised_and_retrained_use_identical_masks_and_normalisation(toy_file):
     """The amortised model's inputs at diameter d are exactly what a model retrained at d sees."""
     from clusterage_utils.preprocessing import preprocess, visible_pixels
-    from clusterage_utils.training import InputSource, _mask_grid
+    from clusterage_utils.training import InputSource, _mask_grid, visible_for
 
     quick = dataclasses.replace(TOY, diameters_px=(0, 4, 8, 12))
     am = Experiment(training=quick, mask="mask_centre", diameter_px=8, masking="amortised")
-    grid, masks = _mask_grid(am, 24)
+    grid = _mask_grid(am, 24)
     assert grid == [0, 4, 8, 12]
     cf = open_cutouts(toy_file)
     src = InputSource(cf, "white_light", "instance", "memory")
     idx = np.arange(10)
-    for d, m in zip(grid, masks):
-        retrained_visible = visible_pixels("mask_centre", d, 24)
-        np.testing.assert_array_equal(m, retrained_visible)
-        np.testing.assert_array_equal(src.batch(idx, np.stack([m] * 10)),
-                                      preprocess(cf.images(idx), "white_light", retrained_visible))
+    per_item = visible_for(am, cf, idx, np.array(grid * 3)[:10])        # what amortised training draws
+    assert per_item.shape == (10, 24, 24)
+    for i in range(10):
+        d = grid[i % 4]
+        retrained = Experiment(training=quick, mask="mask_centre", diameter_px=d)
+        np.testing.assert_array_equal(per_item[i], visible_for(retrained, cf, idx[i:i + 1], d))
+        np.testing.assert_array_equal(per_item[i], visible_pixels("mask_centre", d, 24))
+    np.testing.assert_array_equal(src.batch(idx, per_item),
+                                  np.concatenate([preprocess(cf.images(idx[i:i + 1]), "white_light", per_item[i])
+                                                  for i in range(10)]))
     assert Experiment(training=quick, mask="mask_centre", diameter_px=4, masking="amortised").training_group == \
         am.training_group != am.hash
+
+
+def test_physical_scale_masks(toy_file):
+    from clusterage_utils.preprocessing import diameter_pc_to_px, visible_pixels
+    from clusterage_utils.training import visible_for
+
+    assert diameter_pc_to_px(100.0, 2.0) == 50.0
+    np.testing.assert_allclose(diameter_pc_to_px([40, 40], [1.0, 4.0]), [40, 10])
+    cf = open_cutouts(toy_file)
+    cf.catalogue["pc_per_px"] = np.where(np.arange(cf.n) % 2 == 0, 1.0, 2.0)   # two distances
+    e = Experiment(training=TOY, mask="mask_centre", diameter_px=16, diameter_unit="pc")
+    assert e.case == "five_band_full_mask_centre_16pc" and parse_case(e.case) == dataclasses.replace(e, training=TrainingSettings())
+    m = visible_for(e, cf, np.array([0, 1]), 16)
+    np.testing.assert_array_equal(m[0], visible_pixels("mask_centre", 16, 24))   # 1 pc/px: 16 px
+    np.testing.assert_array_equal(m[1], visible_pixels("mask_centre", 8, 24))    # 2 pc/px: 8 px
+    big = Experiment(training=TOY, mask="keep_centre", diameter_px=500, diameter_unit="pc")
+    np.testing.assert_array_equal(visible_for(big, cf, np.array([0]), 500)[0],       # capped at the cutout width
+                                  visible_pixels("keep_centre", 24, 24))
+    assert Experiment(training=TOY, mask="mask_centre", diameter_px=16).hash != e.hash
 
 
 def test_amortised_sweep_trains_one_model(toy_file, tmp_path, monkeypatch):

@@ -121,3 +121,54 @@ def test_training_batches_rotate_and_flip_deterministically():
     assert sum(len(yb) for _, yb in batches(x, y, 4, "random", 1, 0)) == 10
     with pytest.raises(ValueError, match="rotations must be"):
         list(batches(x, y, 4, "sometimes", 1, 0))
+
+
+def _catalogue(n=600, seed=0):
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({"galaxy_id": rng.choice(["A", "B", "C", "D", "E", "F"], n),
+                         "x_px": rng.uniform(0, 2000, n), "y_px": rng.uniform(0, 2000, n)})
+
+
+def test_galaxy_split_holds_out_whole_galaxies():
+    cat = _catalogue()
+    tr, va, te = make_split("galaxy", len(cat), seed=1, catalogue=cat)
+    sets = [set(cat["galaxy_id"].iloc[s]) for s in (tr, va, te)]
+    assert all(sets) and not (sets[0] & sets[1]) and not (sets[0] & sets[2]) and not (sets[1] & sets[2])
+    assert len(tr) + len(va) + len(te) == len(cat)
+    with pytest.raises(ValueError, match="at least 3 galaxies"):
+        make_split("galaxy", 10, catalogue=_catalogue(10).assign(galaxy_id="A"))
+
+
+def test_spatial_split_has_no_overlap_with_test():
+    cat = _catalogue(1500)
+    tr, va, te = make_split("spatial", len(cat), seed=3, catalogue=cat, size_px=112)
+    assert not (set(tr) & set(te)) and not (set(va) & set(te)) and not (set(tr) & set(va))
+    for held in (tr, va):
+        a, b = cat.iloc[held], cat.iloc[te]
+        same = a["galaxy_id"].to_numpy()[:, None] == b["galaxy_id"].to_numpy()[None, :]
+        dx = np.abs(a["x_px"].to_numpy()[:, None] - b["x_px"].to_numpy()[None, :])
+        dy = np.abs(a["y_px"].to_numpy()[:, None] - b["y_px"].to_numpy()[None, :])
+        assert not (same & (dx < 112) & (dy < 112)).any()
+    assert 0.08 < len(te) / len(cat) < 0.25 and len(tr) > 0.5 * len(cat)
+    with pytest.raises(ValueError, match="pixel positions"):
+        make_split("spatial", 10, catalogue=cat.drop(columns=["x_px"]).iloc[:10])
+
+
+@pytest.mark.parametrize("method", ["asinh", "log", "quantile"])
+def test_nonlinear_normalisations(method):
+    rng = np.random.default_rng(2)
+    x = rng.lognormal(0, 1.5, (3, 5, 32, 32)).astype(np.float32)      # heavy-tailed, like cluster light
+    vis = visible_pixels("mask_centre", 8, 32)
+    out = normalise(apply_mask(x, vis), vis, method)
+    assert np.isfinite(out).all() and out.min() >= 0 and out.max() <= 1
+    assert np.all(out[:, :, ~vis] == 0) and np.allclose(out[:, :, vis].max(axis=1).max(axis=1), 1.0)
+    lin = normalise(apply_mask(x, vis), vis, "instance")
+    assert np.median(out[:, :, vis]) > np.median(lin[:, :, vis])   # faint pixels lifted (compressed dynamic range)
+    # order-preserving within a cutout
+    a, b = lin[0][:, vis].ravel(), out[0][:, vis].ravel()
+    assert np.all(np.diff(b[np.argsort(a, kind="stable")]) >= -1e-6)
+    for visible in (np.ones((32, 32), bool), np.zeros((32, 32), bool)):
+        const = normalise(np.full((2, 5, 32, 32), 4.0, np.float32), visible, method)
+        assert np.isfinite(const).all() and np.all(const == 0)
