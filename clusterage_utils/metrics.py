@@ -135,3 +135,44 @@ def compare_masking_methods(summary, scores=None):
             row["speedup"] = float(t_r / t_a) if t_a > 0 else float("nan")
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def paired_difference(pred_a, pred_b, reference, n_boot: int = 2000, level: float = 0.95, seed: int = 0) -> dict:
+    """Is case A's scatter different from case B's on the *same* test clusters?
+
+    Bootstraps the test clusters jointly for both predictions (paired), so the common difficulty of each cluster
+    cancels. Returns the difference of scatters (A - B, dex), its confidence interval and a two-sided bootstrap
+    p-value (the share of resamples on the other side of zero, doubled).
+    """
+    a = np.asarray(pred_a, float)
+    b = np.asarray(pred_b, float)
+    r = np.asarray(reference, float)
+    if not (len(a) == len(b) == len(r)):
+        raise ValueError("paired_difference needs predictions of the same clusters (equal lengths)")
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(r), (n_boot, len(r)))
+    da = SCATTER_FACTOR * np.median(np.abs(a[idx] - r[idx]), axis=1)
+    db = SCATTER_FACTOR * np.median(np.abs(b[idx] - r[idx]), axis=1)
+    d = da - db
+    q = (1 - level) / 2
+    p = 2 * min((d <= 0).mean(), (d >= 0).mean())
+    return {"diff_dex": scatter_dex(a, r) - scatter_dex(b, r), "ci_lo": float(np.quantile(d, q)),
+            "ci_hi": float(np.quantile(d, 1 - q)), "p_value": float(min(1.0, p)), "n": int(len(r))}
+
+
+def disagreements(predictions, n_sigma: float = 3.0):
+    """Test clusters whose CNN age and reference age differ by more than ``n_sigma`` robust sigmas.
+
+    ``predictions`` is a store frame (``set, label, pred`` and optionally ``true_log_age``); sigma is the test
+    scatter (1.49 x median absolute residual). Adds ``residual_dex`` and, on the mock, which of the two ages is
+    closer to the truth (``closer_to_truth``: ``cnn`` or ``reference``).
+    """
+    t = predictions[predictions["set"] == "test"].copy()
+    sigma = scatter_dex(t["pred"], t["label"])
+    t["residual_dex"] = t["pred"] - t["label"]
+    out = t[np.abs(t["residual_dex"]) > n_sigma * sigma].copy()
+    if "true_log_age" in out:
+        out["closer_to_truth"] = np.where(np.abs(out["pred"] - out["true_log_age"]) <
+                                          np.abs(out["label"] - out["true_log_age"]), "cnn", "reference")
+    out.attrs["sigma_dex"] = sigma
+    return out.sort_values("residual_dex", key=np.abs, ascending=False)
