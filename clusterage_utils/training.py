@@ -24,6 +24,9 @@ from .metrics import score_set
 from .preprocessing import dataset_range, make_split, preprocess, rotate, select_sample, visible_pixels
 
 _RAW_CACHE: dict[tuple, np.ndarray] = {}
+#: One preprocessed array at a time, process-wide: tf.data keeps old generators (and whatever they reference)
+#: alive, so a per-training copy would accumulate until memory runs out.
+_PRE_CACHE: dict[tuple, np.ndarray] = {}
 
 
 def raw_cutouts(data: CutoutFile) -> np.ndarray:
@@ -84,8 +87,6 @@ class InputSource:
         self.data, self.input_kind, self.normalisation, self.mode = data, input_kind, normalisation, mode
         self.dataset_minmax = dataset_minmax
         self._raw = raw_cutouts(data) if mode == "memory" else None
-        self._pre: np.ndarray | None = None
-        self._pre_key: bytes | None = None
 
     def raw(self, file_idx: np.ndarray) -> np.ndarray:
         """Raw cutouts (k, C, H, W), reduced to white light for white-light experiments."""
@@ -93,9 +94,10 @@ class InputSource:
         return x.mean(axis=1, keepdims=True, dtype=np.float32) if self.input_kind == "white_light" else x
 
     def _preprocessed(self, visible: np.ndarray) -> np.ndarray:
-        key = np.packbits(visible).tobytes()
-        if self._pre_key != key:
-            self._pre = None
+        key = (str(self.data.path), self.input_kind, self.normalisation, self.dataset_minmax,
+               np.packbits(visible).tobytes())
+        if key not in _PRE_CACHE:
+            _PRE_CACHE.clear()
             c = 1 if self.input_kind == "white_light" else self.data.shape[0]
             h, w = self.data.shape[1:]
             out = np.empty((self.data.n, h, w, c), np.float32)
@@ -103,8 +105,8 @@ class InputSource:
                 idx = np.arange(s, min(s + 256, self.data.n))
                 out[idx] = preprocess(self.raw(idx), self.input_kind, visible, self.normalisation,
                                       self.dataset_minmax)
-            self._pre, self._pre_key = out, key
-        return self._pre
+            _PRE_CACHE[key] = out
+        return _PRE_CACHE[key]
 
     def batch(self, file_idx: np.ndarray, visible: np.ndarray) -> np.ndarray:
         """Preprocessed channels-last batch; ``visible`` is (H, W) or per item (k, H, W)."""
