@@ -215,8 +215,11 @@ def build_book(profile: str = "laptop", chapters=None, parameters: dict | None =
     t0 = time.perf_counter()
     run_experiments(exps, ctx.data_path, ctx.store_root, progress=progress)
     timings = {"trainings": round(time.perf_counter() - t0, 1)}
-    # 2. execute notebooks
+    # 2. execute notebooks; their kernels inherit our environment, and MPLBACKEND=Agg (set by test runners or
+    # headless shells) would make plt.show() emit no figure, so force the inline backend for them
     _stage(src)
+    old_backend = os.environ.get("MPLBACKEND")
+    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
     for c in tqdm(wanted, desc="chapters", unit="notebook", disable=not progress):
         nb_params = {"profile": profile, "data": str(ctx.data_path) if data else None,
                      "store": str(ctx.store_root), **parameters}
@@ -227,6 +230,10 @@ def build_book(profile: str = "laptop", chapters=None, parameters: dict | None =
                             cwd=str(ROOT), progress_bar=False)
         os.replace(tmp, out)
         timings[c] = round(time.perf_counter() - t1, 1)
+    if old_backend is None:
+        os.environ.pop("MPLBACKEND", None)
+    else:
+        os.environ["MPLBACKEND"] = old_backend
     # 3. jupyter-book
     t2 = time.perf_counter()
     jb = shutil.which("jupyter-book", path=str(Path(sys.executable).parent)) or shutil.which("jupyter-book")
