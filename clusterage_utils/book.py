@@ -220,20 +220,22 @@ def build_book(profile: str = "laptop", chapters=None, parameters: dict | None =
     _stage(src)
     old_backend = os.environ.get("MPLBACKEND")
     os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
-    for c in tqdm(wanted, desc="chapters", unit="notebook", disable=not progress):
-        nb_params = {"profile": profile, "data": str(ctx.data_path) if data else None,
-                     "store": str(ctx.store_root), **parameters}
-        t1 = time.perf_counter()
-        out = src / "notebooks" / f"{c}.ipynb"
-        tmp = out.with_suffix(".part.ipynb")
-        pm.execute_notebook(ROOT / "notebooks" / f"{c}.ipynb", tmp, parameters=nb_params, kernel_name="python3",
-                            cwd=str(ROOT), progress_bar=False)
-        os.replace(tmp, out)
-        timings[c] = round(time.perf_counter() - t1, 1)
-    if old_backend is None:
-        os.environ.pop("MPLBACKEND", None)
-    else:
-        os.environ["MPLBACKEND"] = old_backend
+    try:
+        for c in tqdm(wanted, desc="chapters", unit="notebook", disable=not progress):
+            nb_params = {"profile": profile, "data": str(ctx.data_path) if data else None,
+                         "store": str(ctx.store_root), **parameters}
+            t1 = time.perf_counter()
+            out = src / "notebooks" / f"{c}.ipynb"
+            tmp = out.with_suffix(".part.ipynb")
+            pm.execute_notebook(ROOT / "notebooks" / f"{c}.ipynb", tmp, parameters=nb_params,
+                                kernel_name="python3", cwd=str(ROOT), progress_bar=False)
+            os.replace(tmp, out)
+            timings[c] = round(time.perf_counter() - t1, 1)
+    finally:
+        if old_backend is None:
+            os.environ.pop("MPLBACKEND", None)
+        else:
+            os.environ["MPLBACKEND"] = old_backend
     # 3. jupyter-book
     t2 = time.perf_counter()
     jb = shutil.which("jupyter-book", path=str(Path(sys.executable).parent)) or shutil.which("jupyter-book")

@@ -9,10 +9,6 @@ import sys
 from pathlib import Path
 
 
-def _floats(s: str) -> list[float]:
-    return [float(x) for x in s.replace(",", " ").split()]
-
-
 def _cmd_mock(a) -> int:
     from .mock import MockSurveyConfig, make_mock_survey
     from .profiles import get_profile
