@@ -28,8 +28,39 @@ from .experiments import Experiment, case_experiments, fig5_cases, masking_sweep
 from .profiles import Profile, get_profile
 
 ROOT = Path(__file__).resolve().parent.parent
-CHAPTERS = ("01_data_curation", "02_feasibility", "03_inner_masking", "04_outer_masking", "05_case_summaries",
-            "06_distance_splits")
+STUDY_CHAPTERS = ("01_data_curation", "02_feasibility", "03_inner_masking", "04_outer_masking",
+                  "05_case_summaries", "06_distance_splits")
+#: Chapters beyond the study (the questions it left open).
+BEYOND_CHAPTERS = ("07_truth_tests", "08_leakage_splits", "09_attribution", "10_physical_masks",
+                   "11_significance", "12_disagreements", "13_normalisation")
+CHAPTERS = STUDY_CHAPTERS + BEYOND_CHAPTERS
+
+#: Chapter 7: environment couplings of the injection-recovery surveys, and the environment-only cases run on each.
+COUPLINGS = (0.0, 0.5, 1.0)
+TRUTH_CASES = ("white_light_full_mask_centre_12", "white_light_full_mask_centre_24",
+               "white_light_full_mask_centre_24_shuffled")
+#: Chapter 8: split strategies and the cases compared under each.
+SPLIT_STRATEGIES = ("random", "spatial", "galaxy")
+SPLIT_CASES = ("five_band_full_none", "white_light_full_mask_centre_24")
+#: Chapter 13: normalisations compared (``instance`` = the study's).
+NORMALISATION_VARIANTS = ("instance", "asinh", "log", "quantile")
+NORMALISATION_CASES = ("white_light_full_none", "white_light_full_mask_centre_24")
+
+
+def significance_pairs(sample: str = "full") -> list[tuple[str, str]]:
+    """The comparisons the study draws between its cases (chapter 11), as (case A, case B) names;
+    ``null`` = the null predictor."""
+    c = lambda x: x.format(s=sample)  # noqa: E731
+    return [(c("white_light_{s}_none"), c("five_band_{s}_none")),
+            (c("white_light_{s}_keep_centre_24"), c("white_light_{s}_none")),
+            (c("white_light_{s}_keep_centre_12"), c("white_light_{s}_keep_centre_24")),
+            (c("five_band_{s}_keep_centre_12"), c("white_light_{s}_keep_centre_12")),
+            (c("white_light_{s}_mask_centre_12"), c("white_light_{s}_none")),
+            (c("white_light_{s}_mask_centre_24"), c("white_light_{s}_mask_centre_12")),
+            (c("five_band_{s}_mask_centre_12"), c("white_light_{s}_mask_centre_12")),
+            (c("white_light_{s}_mask_centre_24"), c("white_light_{s}_mask_centre_24_shuffled")),
+            (c("white_light_{s}_mask_centre_24"), "null"),
+            (c("white_light_{s}_mask_centre_24_shuffled"), "null")]
 
 
 # ------------------------------------------------------------------------------------------- chapter experiments
@@ -40,16 +71,19 @@ def _training(profile: Profile, seeds=None) -> Profile:
 
 
 def chapter_experiments(chapter: str, profile: Profile | str, diameters=None, seeds=None, masking: str = "retrain",
-                        validate_amortised: bool = True) -> list[Experiment]:
-    """The experiments a chapter shows (the notebooks call this too: one definition for build and page).
+                        validate_amortised: bool = True, diameters_pc=None) -> list[Experiment]:
+    """The experiments a chapter shows on the book's data (the notebooks call this too: one definition for build
+    and page). Chapter 7 also runs :func:`truth_test_runs` on surveys of other couplings.
 
     Parameters
     ----------
     chapter : str
-        ``02`` ... ``06`` or the notebook name.
+        ``02`` ... ``13`` or the notebook name.
     profile : Profile or str
     diameters : list of int, optional
-        Mask diameters of the sweeps (default: the profile's).
+        Mask diameters (px) of the sweeps (default: the profile's).
+    diameters_pc : list of int, optional
+        Chapter 10's physical mask diameters in parsec (default: the profile's ``diameters_pc``).
     seeds : list of int, optional
         Seeds (default: the profile's).
     masking : {"retrain", "amortised"}
@@ -58,8 +92,12 @@ def chapter_experiments(chapter: str, profile: Profile | str, diameters=None, se
         Chapter 03 also trains the other method, to show both curves and their agreement.
     """
     prof = _training(get_profile(profile) if isinstance(profile, str) else profile, seeds)
-    ch = chapter[:2]
-    if ch == "01":
+    exps = _chapter_experiments(chapter[:2], prof, diameters, masking, validate_amortised, diameters_pc)
+    return list({e.hash: e for e in exps}.values())
+
+
+def _chapter_experiments(ch, prof, diameters, masking, validate_amortised, diameters_pc) -> list[Experiment]:
+    if ch in ("01",):
         return []
     if ch == "02":
         return case_experiments(["five_band_full_none", "five_band_restricted_none"], prof)
@@ -69,16 +107,51 @@ def chapter_experiments(chapter: str, profile: Profile | str, diameters=None, se
                                if ch == "03" and validate_amortised else [])
         return [e for m in methods for i in ("five_band", "white_light") for s in ("full", "restricted")
                 for e in masking_sweep(kind, i, s, prof, diameters, masking=m)]
-    if ch == "05":
+    if ch in ("05", "11"):
         return case_experiments(fig5_cases(), prof)
     if ch == "06":
         return [e for g in ("near", "far") for e in masking_sweep("mask_centre", "five_band", "full", prof,
                                                                   diameters, group=g)]
-    raise ValueError(f"unknown chapter {chapter!r}; chapters: {', '.join(CHAPTERS)}")
+    if ch == "07":  # on the book's own (coupling 1) survey: the 5-band model compared with the truth
+        return case_experiments(["five_band_full_none", *TRUTH_CASES], prof)
+    if ch == "08":
+        return [e for sp in SPLIT_STRATEGIES for e in case_experiments(SPLIT_CASES, prof, split=sp)]
+    if ch == "09":
+        return attribution_models(prof) + masking_sweep("mask_centre", "five_band", "full", prof, diameters)
+    if ch == "10":
+        dpc = tuple(diameters_pc) if diameters_pc is not None else prof.diameters_pc
+        return [e for g in ("near", "far") for e in
+                masking_sweep("mask_centre", "five_band", "full", prof, diameters, group=g)
+                + masking_sweep("mask_centre", "five_band", "full", prof, dpc, group=g, diameter_unit="pc")]
+    if ch == "12":
+        return case_experiments(["five_band_full_none"], prof)
+    if ch == "13":
+        return [e for n in NORMALISATION_VARIANTS for e in case_experiments(NORMALISATION_CASES, prof,
+                                                                             normalisation=n)]
+    raise ValueError(f"unknown chapter {ch!r}; chapters: {', '.join(CHAPTERS)}")
+
+
+def attribution_models(profile: Profile) -> list[Experiment]:
+    """Chapter 9's models, kept in the store for attribution maps: the 5-band full-sample network (first seed)."""
+    return case_experiments(["five_band_full_none"], _training(profile, profile.training.seeds[:1]))
+
+
+def truth_test_runs(profile: Profile | str, seeds=None, root: str | os.PathLike | None = None,
+                    progress: bool = True) -> list[tuple[float, Path, list[Experiment]]]:
+    """Chapter 7's injection-recovery surveys: for each coupling in :data:`COUPLINGS`, the profile's mock survey
+    made with that coupling (same seed otherwise; made and curated if absent) and the environment-only cases to
+    run on it. Returns (coupling, cutout file, experiments)."""
+    from .curation import ensure_default_cutouts
+
+    prof = _training(get_profile(profile) if isinstance(profile, str) else profile, seeds)
+    root = Path(root) if root else ROOT / "data"
+    return [(c, ensure_default_cutouts(prof.name, root=root, environment_coupling=c, progress=progress),
+             case_experiments(list(TRUTH_CASES), prof)) for c in COUPLINGS]
 
 
 def all_experiments(profile: Profile | str) -> list[Experiment]:
-    """Every experiment of the study's six chapters, without duplicates."""
+    """Every experiment of the book's chapters on its main data, without duplicates (chapter 7's surveys of other
+    couplings are in :func:`truth_test_runs`)."""
     exps = [e for ch in CHAPTERS for e in chapter_experiments(ch, profile)]
     return list({e.hash: e for e in exps}.values())
 
@@ -209,12 +282,21 @@ def build_book(profile: str = "laptop", chapters=None, parameters: dict | None =
             raise ValueError(f"unknown chapter(s) {bad}; chapters: {', '.join(CHAPTERS)}")
         wanted = [c for c in CHAPTERS if c[:2] in sel or not (src / "notebooks" / f"{c}.ipynb").exists()]
     # 1. every training of the chapters to be executed, with one bar and ETA
-    chapter_params = {k: v for k, v in parameters.items() if k in ("diameters", "seeds", "masking")}
+    chapter_params = {k: v for k, v in parameters.items() if k in ("diameters", "seeds", "masking", "diameters_pc")}
     exps = [e for c in wanted for e in chapter_experiments(c, ctx.profile, **chapter_params)]
     exps = list({e.hash: e for e in exps}.values())
     t0 = time.perf_counter()
     run_experiments(exps, ctx.data_path, ctx.store_root, progress=progress)
     timings = {"trainings": round(time.perf_counter() - t0, 1)}
+    if any(c.startswith("09") for c in wanted):  # models kept for attribution maps
+        run_experiments(attribution_models(ctx.profile), ctx.data_path, ctx.store_root, progress=progress,
+                        save_models=True)
+    if any(c.startswith("07") for c in wanted):  # the injection-recovery surveys (mock, any coupling)
+        t1 = time.perf_counter()
+        for _, path, runs in truth_test_runs(ctx.profile, chapter_params.get("seeds"), progress=progress):
+            run_experiments(runs, path, ctx.store_root, progress=progress)
+        timings["truth_test_surveys_and_trainings"] = round(time.perf_counter() - t1, 1)
+    timings["trainings"] = round(time.perf_counter() - t0, 1)
     # 2. execute notebooks; their kernels inherit our environment, and MPLBACKEND=Agg (set by test runners or
     # headless shells) would make plt.show() emit no figure, so force the inline backend for them
     _stage(src)
@@ -287,6 +369,10 @@ def plan(profile: str, gpu_speedup: float | None = None, n_steps: int = 20) -> p
     for c in CHAPTERS:
         exps = [e for e in chapter_experiments(c, prof) if e.hash not in seen]
         seen |= {e.hash for e in exps}
+        if c.startswith("07"):  # the surveys of other couplings
+            exps += [e for cpl in COUPLINGS if cpl != 1.0 for e in case_experiments(list(TRUTH_CASES), prof)]
+        if c.startswith("09"):  # trained again to keep the model
+            exps += attribution_models(prof)
         secs = 0.0
         for e in exps:
             n_train = 0.7 * n_all * frac[e.sample] * (frac[e.group] if e.group else 1.0)

@@ -8,6 +8,8 @@ import shutil
 import sys
 from pathlib import Path
 
+from .book import CHAPTERS
+
 CHROMIUM_FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
                   "--disable-dev-shm-usage", "--window-size=1280,2000"]
@@ -60,10 +62,9 @@ def check_pages(html_dir: str | Path, pages: list[str], screenshots: str | Path 
     return out
 
 
-BOOK_PAGES = ["book/intro.html", "book/data_modes.html", "notebooks/01_data_curation.html",
-              "notebooks/02_feasibility.html", "notebooks/03_inner_masking.html", "notebooks/04_outer_masking.html",
-              "notebooks/05_case_summaries.html", "notebooks/06_distance_splits.html", "book/compute.html",
-              "book/rerun.html", "book/references.html"]
+BOOK_PAGES = ["book/intro.html", "book/data_modes.html",
+              *[f"notebooks/{c}.html" for c in CHAPTERS],
+              "book/compute.html", "book/rerun.html", "book/references.html"]
 
 if __name__ == "__main__":
     html = sys.argv[1]

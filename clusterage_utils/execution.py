@@ -24,26 +24,35 @@ from .experiments import Experiment
 from .store import ResultsStore, record_key
 
 
-def train_group(exps: list[Experiment], data, store: ResultsStore) -> None:
+def train_group(exps: list[Experiment], data, store: ResultsStore, save_models: bool = False) -> None:
     """Train one training group (a single experiment, or the diameters of one amortised model) into the store."""
     from . import training
 
     if exps[0].masking == "amortised":
+        if save_models:
+            raise ValueError("save_models is for retrained experiments; an amortised model is shared by diameters")
         for rec in training.train_amortised(exps, data):
             store.put(rec)
     else:
         for e in exps:
-            store.put(training.train_experiment(e, data))
+            key = record_key(e.hash, data.fingerprint())
+            rec = training.train_experiment(e, data, model_path=store.model_path(key) if save_models else None)
+            store.put(rec)
 
 
-def train_and_store(exp_dicts: list[dict], data_path: str, store_root: str) -> list[str]:
+def _missing(exps: list[Experiment], store: ResultsStore, fingerprint: str, save_models: bool) -> list[Experiment]:
+    has = store.has_model if save_models else store.has
+    return [e for e in exps if not has(record_key(e.hash, fingerprint))]
+
+
+def train_and_store(exp_dicts: list[dict], data_path: str, store_root: str, save_models: bool = False) -> list[str]:
     """Worker entry point: train one training group (experiments given as dicts) into the store; returns keys."""
     exps = [Experiment.from_dict(d) for d in exp_dicts]
     data = open_cutouts(data_path)
     store = ResultsStore(store_root)
-    todo = [e for e in exps if not store.has(record_key(e.hash, data.fingerprint()))]
+    todo = _missing(exps, store, data.fingerprint(), save_models)
     if todo:
-        train_group(todo, data, store)
+        train_group(todo, data, store, save_models)
     return [record_key(e.hash, data.fingerprint()) for e in exps]
 
 
@@ -55,7 +64,8 @@ def _groups(experiments: list[Experiment]) -> list[list[Experiment]]:
 
 
 def run_experiments(experiments: list[Experiment], data_path: str | os.PathLike, store_root: str | os.PathLike,
-                    scheduler: str = "local", n_workers: int = 2, progress: bool = True) -> pd.DataFrame:
+                    scheduler: str = "local", n_workers: int = 2, progress: bool = True,
+                    save_models: bool = False) -> pd.DataFrame:
     """Train every experiment not yet in the store and return the scores of all of them.
 
     Parameters
@@ -71,6 +81,9 @@ def run_experiments(experiments: list[Experiment], data_path: str | os.PathLike,
         scheduler address.
     progress : bool
         A tqdm bar over runs, with an ETA.
+    save_models : bool
+        Also keep each trained model in the store (``store.load_model(key)``); a record that exists without its
+        model is trained again (training is deterministic, so its scores do not change).
 
     Returns
     -------
@@ -84,7 +97,7 @@ def run_experiments(experiments: list[Experiment], data_path: str | os.PathLike,
     fp = data.fingerprint()
     unique = list({e.hash: e for e in experiments}.values())
     keys = [record_key(e.hash, fp) for e in experiments]
-    todo = [e for e in unique if not store.has(record_key(e.hash, fp))]
+    todo = _missing(unique, store, fp, save_models)
     bar = tqdm(total=len(unique), initial=len(unique) - len(todo), desc="trainings", unit="run",
                disable=not progress, smoothing=0.1)
     groups = _groups(todo)
@@ -92,7 +105,7 @@ def run_experiments(experiments: list[Experiment], data_path: str | os.PathLike,
         if todo and scheduler == "local":
             for g in groups:
                 bar.set_postfix_str(g[0].name + (f" (+{len(g) - 1} diameters)" if len(g) > 1 else ""), refresh=True)
-                train_group(g, data, store)
+                train_group(g, data, store, save_models)
                 bar.update(len(g))
         elif todo:
             from dask.distributed import Client, LocalCluster, as_completed
@@ -106,7 +119,8 @@ def run_experiments(experiments: list[Experiment], data_path: str | os.PathLike,
                 client = Client(scheduler)
             try:
                 futs = {client.submit(train_and_store, [e.to_dict() for e in g], str(Path(data_path).resolve()),
-                                      str(Path(store_root).resolve()), key=f"train-{g[0].training_group}",
+                                      str(Path(store_root).resolve()), save_models,
+                                      key=f"train-{g[0].training_group}",
                                       pure=False): len(g) for g in groups}
                 for f in as_completed(futs):
                     f.result()

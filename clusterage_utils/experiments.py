@@ -86,6 +86,7 @@ class Experiment:
             raise ValueError(f"Experiment.diameter_px must be >= 0, got {self.diameter_px}")
         if self.mask == "none":
             object.__setattr__(self, "diameter_px", 0)
+            object.__setattr__(self, "diameter_unit", "px")
             if self.masking == "amortised":
                 raise ValueError("Experiment.masking='amortised' needs a mask kind (mask_centre or keep_centre)")
 

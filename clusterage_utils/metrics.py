@@ -71,8 +71,13 @@ def score_set(predicted, reference, train_log_ages) -> dict[str, float]:
 
 
 def summarise_seeds(scores, by=("case", "input", "sample", "mask", "diameter_px", "labels", "group", "masking")):
-    """Aggregate store rows over seeds: mean, std and a bootstrap CI of train / val / test scatter, the null
-    and the predictive power per case (pandas in, pandas out)."""
+    """Aggregate store rows over seeds: mean and std of train / val / test scatter, the null and the predictive
+    power per case (pandas in, pandas out).
+
+    ``test_ci_lo`` / ``test_ci_hi`` is a 68 % interval of the mean test scatter combining the spread over seeds
+    (``test_seed_ci_*``, bootstrap of the seed mean) and the test-set bootstrap of each run, in quadrature: with
+    one seed it is the bootstrap interval alone.
+    """
     import pandas as pd
 
     df = scores.copy()
@@ -87,11 +92,15 @@ def summarise_seeds(scores, by=("case", "input", "sample", "mask", "diameter_px"
             v = g[f"{s}_scatter_dex"].to_numpy(float)
             row[f"{s}_scatter_mean"] = float(v.mean())
             row[f"{s}_scatter_std"] = float(v.std(ddof=1)) if len(v) > 1 else 0.0
-        lo, hi = seed_ci(g["test_scatter_dex"])
-        # with one seed, fall back on the test-set bootstrap interval
-        if len(g) == 1:
-            lo, hi = float(g["test_scatter_ci_lo"].iloc[0]), float(g["test_scatter_ci_hi"].iloc[0])
-        row["test_ci_lo"], row["test_ci_hi"] = lo, hi
+        # uncertainty of the mean test scatter: seeds (training noise) and the test-set bootstrap (which clusters
+        # happen to be in the test set), added in quadrature on each side
+        m = row["test_scatter_mean"]
+        s_lo, s_hi = seed_ci(g["test_scatter_dex"])
+        b_lo = float((g["test_scatter_dex"] - g["test_scatter_ci_lo"]).clip(lower=0).mean())
+        b_hi = float((g["test_scatter_ci_hi"] - g["test_scatter_dex"]).clip(lower=0).mean())
+        row["test_seed_ci_lo"], row["test_seed_ci_hi"] = s_lo, s_hi
+        row["test_ci_lo"] = m - float(np.hypot(max(m - s_lo, 0.0), b_lo))
+        row["test_ci_hi"] = m + float(np.hypot(max(s_hi - m, 0.0), b_hi))
         row["null_scatter_dex"] = float(g["null_scatter_dex"].mean())
         row["predictive_power_pct"] = predictive_power_pct(row["test_scatter_mean"], row["null_scatter_dex"])
         row["n_train"], row["n_test"] = int(g["n_train"].iloc[0]), int(g["n_test"].iloc[0])
@@ -141,23 +150,85 @@ def paired_difference(pred_a, pred_b, reference, n_boot: int = 2000, level: floa
     """Is case A's scatter different from case B's on the *same* test clusters?
 
     Bootstraps the test clusters jointly for both predictions (paired), so the common difficulty of each cluster
-    cancels. Returns the difference of scatters (A - B, dex), its confidence interval and a two-sided bootstrap
-    p-value (the share of resamples on the other side of zero, doubled).
+    cancels. ``pred_a`` / ``pred_b`` are (n,) or (n_seeds, n): with several seeds, a resample's scatter pools the
+    seeds' residuals of the resampled clusters (seed noise then enters the interval too). Returns the difference of
+    scatters (A - B, dex), its confidence interval and a two-sided bootstrap p-value (the share of resamples on
+    the other side of zero, doubled).
     """
-    a = np.asarray(pred_a, float)
-    b = np.asarray(pred_b, float)
+    a = np.atleast_2d(np.asarray(pred_a, float))
+    b = np.atleast_2d(np.asarray(pred_b, float))
     r = np.asarray(reference, float)
-    if not (len(a) == len(b) == len(r)):
-        raise ValueError("paired_difference needs predictions of the same clusters (equal lengths)")
+    if not (a.shape[1] == b.shape[1] == len(r)):
+        raise ValueError(f"paired_difference needs predictions of the same clusters: got {a.shape[1]}, "
+                         f"{b.shape[1]} and {len(r)} clusters")
+    ra, rb = np.abs(a - r), np.abs(b - r)                         # (seeds, n) absolute residuals
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, len(r), (n_boot, len(r)))
-    da = SCATTER_FACTOR * np.median(np.abs(a[idx] - r[idx]), axis=1)
-    db = SCATTER_FACTOR * np.median(np.abs(b[idx] - r[idx]), axis=1)
+    da = SCATTER_FACTOR * np.median(ra[:, idx].transpose(1, 0, 2).reshape(n_boot, -1), axis=1)
+    db = SCATTER_FACTOR * np.median(rb[:, idx].transpose(1, 0, 2).reshape(n_boot, -1), axis=1)
     d = da - db
     q = (1 - level) / 2
     p = 2 * min((d <= 0).mean(), (d >= 0).mean())
-    return {"diff_dex": scatter_dex(a, r) - scatter_dex(b, r), "ci_lo": float(np.quantile(d, q)),
-            "ci_hi": float(np.quantile(d, 1 - q)), "p_value": float(min(1.0, p)), "n": int(len(r))}
+    return {"diff_dex": float(SCATTER_FACTOR * (np.median(ra) - np.median(rb))), "ci_lo": float(np.quantile(d, q)),
+            "ci_hi": float(np.quantile(d, 1 - q)), "p_value": float(min(1.0, p)), "n": int(len(r)),
+            "n_seeds": (int(a.shape[0]), int(b.shape[0]))}
+
+
+def prediction_matrix(store, keys, set_name: str = "test"):
+    """Predictions of several seeds of one case on the same clusters: (n_seeds, n) array, the labels (n,),
+    the truth (n,) if known, and the cluster index (n,). Raises if the seeds' test sets differ."""
+    frames = [store.predictions(k) for k in keys]
+    frames = [f[f["set"] == set_name].sort_values("index").reset_index(drop=True) for f in frames]
+    idx = frames[0]["index"].to_numpy()
+    for f in frames[1:]:
+        if not np.array_equal(f["index"].to_numpy(), idx):
+            raise ValueError("the seeds of this case were evaluated on different clusters; compare them one by one")
+    preds = np.stack([f["pred"].to_numpy(float) for f in frames])
+    truth = frames[0]["true_log_age"].to_numpy(float) if "true_log_age" in frames[0] else None
+    return preds, frames[0]["label"].to_numpy(float), truth, idx
+
+
+def significance_table(store, scores, pairs, level: float = 0.95, n_boot: int = 2000):
+    """Paired significance of differences between cases, on the same test clusters.
+
+    Parameters
+    ----------
+    store : ResultsStore
+    scores : pandas.DataFrame
+        Store rows (``case``, ``key``) of the cases, all seeds.
+    pairs : list of (str, str)
+        (case A, case B); ``"null"`` as B compares A with the null predictor (the training-mean age).
+    """
+    import pandas as pd
+
+    rows = []
+    for a, b in pairs:
+        ka = scores.loc[scores["case"] == a, "key"].tolist()
+        if not ka:
+            continue
+        pa, lab, _, idx = prediction_matrix(store, ka)
+        if b == "null":
+            pb = np.full((1, len(lab)), _train_mean(store, ka[0]))
+        else:
+            kb = scores.loc[scores["case"] == b, "key"].tolist()
+            if not kb:
+                continue
+            pb, lab_b, _, idx_b = prediction_matrix(store, kb)
+            if not np.array_equal(idx, idx_b):
+                raise ValueError(f"{a} and {b} have different test clusters (different samples or splits); "
+                                 f"a paired comparison needs the same clusters")
+        r = paired_difference(pa, pb, lab, n_boot=n_boot, level=level)
+        rows.append({"case_a": a, "case_b": b, "scatter_a_dex": scatter_dex(pa.ravel(), np.tile(lab, len(pa))),
+                     "scatter_b_dex": scatter_dex(pb.ravel(), np.tile(lab, len(pb))), **r,
+                     "significant": bool(r["ci_lo"] > 0 or r["ci_hi"] < 0)})
+    out = pd.DataFrame(rows)
+    out.attrs["level"] = level
+    return out
+
+
+def _train_mean(store, key: str) -> float:
+    p = store.predictions(key)
+    return float(p.loc[p["set"] == "train", "label"].mean())
 
 
 def disagreements(predictions, n_sigma: float = 3.0):
@@ -176,3 +247,28 @@ def disagreements(predictions, n_sigma: float = 3.0):
                                           np.abs(out["label"] - out["true_log_age"]), "cnn", "reference")
     out.attrs["sigma_dex"] = sigma
     return out.sort_values("residual_dex", key=np.abs, ascending=False)
+
+
+def recovery_by_age_bin(predictions, bins=(6.0, 7.0, 8.0, 9.0, 9.5, 10.5), n_boot: int = 1000, seed: int = 0):
+    """Who recovers the true age better, the CNN or the SED-fit reference? Per bin of *true* log age (mock only).
+
+    ``predictions`` is a store frame with ``set, label, pred, true_log_age`` (several seeds may be concatenated).
+    Returns one row per bin: n, the scatter of CNN - truth and of reference - truth (dex) with 68 % bootstrap
+    intervals, and the median signed offsets (bias).
+    """
+    import pandas as pd
+
+    t = predictions[predictions["set"] == "test"]
+    if "true_log_age" not in t:
+        raise ValueError("recovery_by_age_bin needs the mock survey's true ages (column true_log_age)")
+    rows = []
+    for lo, hi in zip(bins[:-1], bins[1:]):
+        g = t[(t["true_log_age"] >= lo) & (t["true_log_age"] < hi)]
+        row = {"true_log_age_bin": f"{lo:g}-{hi:g}", "n": len(g)}
+        for name, col in (("cnn", "pred"), ("reference", "label")):
+            row[f"{name}_scatter_dex"] = scatter_dex(g[col], g["true_log_age"])
+            row[f"{name}_ci_lo"], row[f"{name}_ci_hi"] = bootstrap_ci(g[col], g["true_log_age"], n_boot=n_boot,
+                                                                      seed=seed)
+            row[f"{name}_bias_dex"] = float(np.median(g[col] - g["true_log_age"])) if len(g) else float("nan")
+        rows.append(row)
+    return pd.DataFrame(rows)

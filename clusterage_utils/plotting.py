@@ -207,8 +207,9 @@ def feasibility(predictions: dict[str, pd.DataFrame], histories: dict[str, list[
 
 def masking_curves(summary: pd.DataFrame, kind: str, mock: bool = True, aperture_diameter_px: float = 8.0,
                    panels=PANELS, study: pd.DataFrame | None = None, group_col: str | None = None):
-    """Figs. 3 / 8: train, validation and test scatter vs mask diameter (mean ± std over seeds) per
-    (input, sample) panel, the null predictor, the 8-px photometric aperture, and a predictive-power panel."""
+    """Figs. 3 / 8: train, validation and test scatter vs mask diameter per (input, sample) panel (train and
+    validation: mean ± std over seeds; test: mean with the 68 % interval over seeds and the test bootstrap), the
+    null predictor, the 8-px photometric aperture, and a predictive-power panel."""
     ncols = len(panels)
     fig, axes = plt.subplots(2, ncols, figsize=(4.2 * ncols, 7), squeeze=False,
                              gridspec_kw={"height_ratios": [2, 1]})
@@ -229,7 +230,8 @@ def masking_curves(summary: pd.DataFrame, kind: str, mock: bool = True, aperture
             d = g["diameter_px"].to_numpy()
             ls = "-" if gname in (None, "near", "all") else "--"
             for s in ("train", "val", "test"):
-                m, e = g[f"{s}_scatter_mean"], g[f"{s}_scatter_std"]
+                m = g[f"{s}_scatter_mean"]
+                e = _ci_err(g) if s == "test" else g[f"{s}_scatter_std"]
                 lab = s if gname is None else f"{s} ({gname})"
                 if s != "test" and group_col:
                     continue
@@ -260,17 +262,24 @@ def masking_curves(summary: pd.DataFrame, kind: str, mock: bool = True, aperture
     return fig
 
 
+def _ci_err(summary: pd.DataFrame) -> np.ndarray:
+    """Asymmetric error bars (2, n) of the mean test scatter from ``test_ci_lo`` / ``test_ci_hi``."""
+    m = summary["test_scatter_mean"].to_numpy(float)
+    return np.clip(np.vstack([m - summary["test_ci_lo"].to_numpy(float),
+                              summary["test_ci_hi"].to_numpy(float) - m]), 0, None)
+
+
 def case_bars(summary: pd.DataFrame, cases: list[str], study: pd.DataFrame | None = None, mock: bool = True,
               title: str = ""):
-    """Figs. 4-5: test scatter per named case (mean over seeds, error bar = seed CI), the null predictor as a
-    line, and the study's value as a star where it has one."""
+    """Figs. 4-5: test scatter per named case (mean over seeds, error bar = 68 % interval over seeds and the test
+    bootstrap), the null predictor as a line, and the study's value as a star where it has one."""
     s = summary.set_index("case").reindex(cases).dropna(subset=["test_scatter_mean"])
     fig, ax = plt.subplots(figsize=(1.0 + 0.75 * len(s), 4.8))
     x = np.arange(len(s))
-    yerr = np.vstack([s["test_scatter_mean"] - s["test_ci_lo"], s["test_ci_hi"] - s["test_scatter_mean"]])
+    yerr = _ci_err(s)
     colours = ["0.6" if "shuffled" in c else ("tab:purple" if c.startswith("five_band") else "tab:cyan")
                for c in s.index]
-    ax.bar(x, s["test_scatter_mean"], yerr=np.clip(yerr, 0, None), color=colours, capsize=3, label="this book")
+    ax.bar(x, s["test_scatter_mean"], yerr=yerr, color=colours, capsize=3, label="this book")
     for i, c in enumerate(s.index):
         ax.hlines(s.loc[c, "null_scatter_dex"], i - 0.45, i + 0.45, color="k", lw=1.2,
                   label="null predictor" if i == 0 else None)
@@ -297,7 +306,7 @@ def study_values(study: pd.DataFrame, cases) -> np.ndarray:
 
 def masking_method_comparison(summary: pd.DataFrame, kind: str = "mask_centre", mock: bool = True, panels=PANELS):
     """Test scatter vs diameter from retraining per diameter (solid) and from one amortised model (dashed),
-    mean ± std over seeds, per (input, sample) panel."""
+    mean with the 68 % interval over seeds and the test bootstrap, per (input, sample) panel."""
     fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.6), squeeze=False)
     s = summary.copy()
     s["mask_kind"] = s["mask"].replace({"none": "mask_centre"})
@@ -307,13 +316,224 @@ def masking_method_comparison(summary: pd.DataFrame, kind: str = "mask_centre", 
         for method, ls in (("retrain", "-"), ("amortised", "--")):
             m = g[g["masking"] == method].sort_values("diameter_px")
             if len(m):
-                ax.errorbar(m["diameter_px"], m["test_scatter_mean"], yerr=m["test_scatter_std"], ls=ls, marker="o",
+                ax.errorbar(m["diameter_px"], m["test_scatter_mean"], yerr=_ci_err(m), ls=ls, marker="o",
                             ms=3, capsize=2, label=method)
                 ax.plot(m["diameter_px"], m["null_scatter_dex"], color="k", lw=0.8, ls=ls)
         ax.set_title(f"{PANEL_TITLES[inp]}, {PANEL_TITLES[sample]}", fontsize=10)
         ax.set_xlabel(("masked" if kind == "mask_centre" else "kept") + " diameter (px)")
         ax.set_ylabel("test scatter (dex)")
     axes[0, 0].legend(frameon=False, fontsize=8)
+    stamp_mock(fig, mock)
+    fig.tight_layout()
+    return fig
+
+
+# ------------------------------------------------------------------------------------------- beyond the study
+def _label(case: str) -> str:
+    return case.replace("_", " ")
+
+
+def coupling_test(summary: pd.DataFrame, cases: list[str], mock: bool = True):
+    """Injection-recovery: test scatter (68 % interval over seeds and test bootstrap) of each case against the
+    mock's environment coupling, with each survey's null predictor."""
+    fig, ax = plt.subplots(figsize=(7.5, 4.5))
+    s = summary.sort_values("coupling")
+    offsets = np.linspace(-0.03, 0.03, max(len(cases), 1))
+    for off, c in zip(offsets, cases):
+        g = s[s["case"] == c]
+        if len(g):
+            ax.errorbar(g["coupling"] + off, g["test_scatter_mean"], yerr=_ci_err(g), marker="o", capsize=3,
+                        label=_label(c), color="0.5" if "shuffled" in c else None, ls="--" if "shuffled" in c else "-")
+    nul = s.groupby("coupling")["null_scatter_dex"].mean()
+    ax.plot(nul.index, nul.values, "k-", lw=2, label="null predictor (training-mean age)")
+    ax.set_xlabel("environment coupling of the mock survey")
+    ax.set_ylabel("test scatter (dex)")
+    ax.set_xticks(sorted(s["coupling"].unique()))
+    ax.legend(frameon=False, fontsize=8)
+    stamp_mock(fig, mock)
+    fig.tight_layout()
+    return fig
+
+
+def recovery_by_age(table: pd.DataFrame, mock: bool = True):
+    """Scatter of the CNN age and of the SED-fit reference age around the *true* age, per true-age bin."""
+    fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    x = np.arange(len(table))
+    for k, (name, colour) in enumerate((("reference", "tab:orange"), ("cnn", "tab:purple"))):
+        m = table[f"{name}_scatter_dex"].to_numpy(float)
+        err = np.clip(np.vstack([m - table[f"{name}_ci_lo"], table[f"{name}_ci_hi"] - m]), 0, None)
+        ax.bar(x + (k - 0.5) * 0.38, m, width=0.38, yerr=err, capsize=3, color=colour,
+               label={"cnn": "CNN (trained on reference ages)", "reference": "SED-fit reference age"}[name])
+    ax.set_xticks(x)
+    ax.set_xticklabels([f"{b}\n(n = {n})" for b, n in zip(table["true_log_age_bin"], table["n"])], fontsize=8)
+    ax.set_xlabel("true log age / yr")
+    ax.set_ylabel("scatter around the true age (dex)")
+    ax.legend(frameon=False, fontsize=8)
+    stamp_mock(fig, mock)
+    fig.tight_layout()
+    return fig
+
+
+def grouped_case_bars(summary: pd.DataFrame, cases: list[str], by: str, order: list, mock: bool = True,
+                      title: str = ""):
+    """Test scatter of ``cases`` for each value of ``by`` (e.g. split strategy or normalisation), side by side,
+    with 68 % intervals and each variant's null predictor as a tick."""
+    fig, ax = plt.subplots(figsize=(2.0 + 1.6 * len(cases), 4.3))
+    width = 0.8 / len(order)
+    for k, v in enumerate(order):
+        g = summary[summary[by] == v].set_index("case").reindex(cases)
+        x = np.arange(len(cases)) + (k - (len(order) - 1) / 2) * width
+        ok = g["test_scatter_mean"].notna().to_numpy()
+        if not ok.any():
+            continue
+        ax.bar(x[ok], g["test_scatter_mean"][ok], width=width, yerr=_ci_err(g[ok]), capsize=3, label=str(v))
+        ax.hlines(g["null_scatter_dex"][ok], x[ok] - width / 2, x[ok] + width / 2, color="k", lw=1.2,
+                  label="null predictor" if k == 0 else None)
+    ax.set_xticks(np.arange(len(cases)))
+    ax.set_xticklabels([_label(c) for c in cases], fontsize=8)
+    ax.set_ylabel("test scatter (dex)")
+    ax.set_title(title, fontsize=10)
+    ax.legend(frameon=False, fontsize=8, title=by)
+    stamp_mock(fig, mock)
+    fig.tight_layout()
+    return fig
+
+
+def attribution_vs_masking(profiles: pd.DataFrame, masking_summary: pd.DataFrame | None, mock: bool = True):
+    """Left: radial |integrated gradients| profiles per age bin (unit area). Middle: share of the attribution
+    inside a diameter. Right: the retraining inner-masking curve (test predictive power) on the same axis."""
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4.2))
+    for b, g in profiles.groupby("age_bin", sort=False):
+        n = int(g["n"].iloc[0])
+        axes[0].errorbar(g["radius_px"], g["profile_mean"], yerr=g["profile_sem"], label=f"{b} (n = {n})", ms=2,
+                         marker="o", capsize=1)
+        axes[1].plot(2 * g["outer_radius_px"], g["cumulative_mean"], marker="o", ms=2, label=b)
+    axes[0].set_xlabel("radius from cluster (px)")
+    axes[0].set_ylabel("mean |attribution| (unit area)")
+    axes[0].set_yscale("log")
+    axes[0].legend(frameon=False, fontsize=7, title="log age bin")
+    axes[1].set_xlabel("diameter (px)")
+    axes[1].set_ylabel("share of |attribution| inside")
+    axes[1].set_ylim(0, 1.02)
+    for ax in axes[:2]:
+        ax.axvline(8 if ax is axes[1] else 4, color="0.5", ls=":", lw=1)
+    if masking_summary is not None and len(masking_summary):
+        m = masking_summary.sort_values("diameter_px")
+        p = m["predictive_power_pct"].to_numpy(float)
+        axes[2].plot(m["diameter_px"], 1 - p / p[0] if p[0] else p, "o-", color="tab:green",
+                     label="loss of predictive power\n(retrained with centre masked)")
+        axes[2].plot(2 * profiles.groupby("outer_radius_px")["cumulative_mean"].mean().index,
+                     profiles.groupby("outer_radius_px")["cumulative_mean"].mean().values, "k--",
+                     label="share of attribution hidden\n(all ages, one unmasked model)")
+        axes[2].set_xlim(0, max(m["diameter_px"].max() * 1.1, 10))
+        axes[2].set_ylim(-0.1, 1.05)
+        axes[2].legend(frameon=False, fontsize=7)
+    axes[2].set_xlabel("masked diameter (px)")
+    axes[2].set_ylabel("fraction")
+    stamp_mock(fig, mock)
+    fig.tight_layout()
+    return fig
+
+
+def attribution_gallery(images: np.ndarray, ig_maps: np.ndarray, occlusion: np.ndarray, log_ages,
+                        predicted=None, mock: bool = True):
+    """One row per cluster: white-light image, |integrated gradients| (summed over channels), occlusion map
+    (prediction change in dex when an 8x8-px patch is zeroed)."""
+    from astropy.visualization import AsinhStretch, ImageNormalize, PercentileInterval
+
+    n = len(images)
+    fig, axes = plt.subplots(n, 3, figsize=(7.8, 2.5 * n), squeeze=False)
+    for i in range(n):
+        wl = np.asarray(images[i], float).mean(-1)
+        norm = ImageNormalize(wl, interval=PercentileInterval(99.5), stretch=AsinhStretch(0.1))
+        axes[i, 0].imshow(wl, origin="lower", cmap="gray", norm=norm)
+        ig = np.abs(np.asarray(ig_maps[i], float)).sum(-1)
+        axes[i, 1].imshow(ig, origin="lower", cmap="magma", vmax=np.quantile(ig, 0.995) or None)
+        occ = np.asarray(occlusion[i], float)
+        v = np.abs(occ).max() or 1.0
+        im = axes[i, 2].imshow(occ, origin="lower", cmap="RdBu_r", vmin=-v, vmax=v)
+        plt.colorbar(im, ax=axes[i, 2], fraction=0.046, pad=0.02).set_label("Δ pred (dex)", fontsize=7)
+        lab = f"log age {log_ages[i]:.2f}" + (f"\npredicted {predicted[i]:.2f}" if predicted is not None else "")
+        axes[i, 0].set_ylabel(lab, fontsize=8)
+        for ax in axes[i]:
+            ax.set_xticks([])
+            ax.set_yticks([])
+    for ax, t in zip(axes[0], ("white light (input)", "|integrated gradients|", "occlusion (8 px)")):
+        ax.set_title(t, fontsize=9)
+    stamp_mock(fig, mock)
+    fig.tight_layout()
+    return fig
+
+
+def px_vs_pc_curves(summary: pd.DataFrame, mock: bool = True):
+    """Inner-masking curves of near and far galaxies with masks in pixels (left) and in parsec (right): test
+    scatter with 68 % intervals and each group's null."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), squeeze=False)
+    for ax, unit in zip(axes[0], ("px", "pc")):
+        sub = summary[summary["unit"] == unit]
+        for (grp, colour) in (("near", "tab:blue"), ("far", "tab:red")):
+            g = sub[sub["group"] == grp].sort_values("diameter")
+            if not len(g):
+                continue
+            ax.errorbar(g["diameter"], g["test_scatter_mean"], yerr=_ci_err(g), marker="o", capsize=2, color=colour,
+                        label=f"{grp} galaxies")
+            ax.plot(g["diameter"], g["null_scatter_dex"], color=colour, lw=1, ls=":", label=f"null ({grp})")
+        ax.set_xlabel(f"masked diameter ({unit})")
+        ax.set_ylabel("test scatter (dex)")
+        ax.set_title(f"masks in {'pixels' if unit == 'px' else 'parsec (per-galaxy distance)'}", fontsize=10)
+        ax.legend(frameon=False, fontsize=8)
+    stamp_mock(fig, mock)
+    fig.tight_layout()
+    return fig
+
+
+def significance_forest(table: pd.DataFrame, mock: bool = True):
+    """Paired differences of test scatter (A - B, dex) with their confidence intervals, one row per pair;
+    filled markers are significant."""
+    t = table.iloc[::-1]
+    fig, ax = plt.subplots(figsize=(8.5, 0.42 * len(t) + 1.2))
+    y = np.arange(len(t))
+    err = np.vstack([t["diff_dex"] - t["ci_lo"], t["ci_hi"] - t["diff_dex"]]).clip(0)
+    ax.errorbar(t["diff_dex"], y, xerr=err, fmt="none", ecolor="0.4", capsize=3)
+    sig = t["significant"].to_numpy(bool)
+    ax.plot(t["diff_dex"][sig], y[sig], "o", color="tab:red", label="significant")
+    ax.plot(t["diff_dex"][~sig], y[~sig], "o", mfc="white", color="0.3", label="not significant")
+    ax.axvline(0, color="k", lw=0.8)
+    ax.set_yticks(y)
+    ax.set_yticklabels([f"{_label(a)}  vs  {_label(b)}" for a, b in zip(t["case_a"], t["case_b"])], fontsize=7)
+    ax.set_xlabel(f"scatter(A) − scatter(B) (dex), {100 * table.attrs.get('level', 0.95):.0f} % paired bootstrap")
+    ax.legend(frameon=False, fontsize=8, loc="lower right")
+    stamp_mock(fig, mock)
+    fig.tight_layout()
+    return fig
+
+
+def disagreement_scatter(predictions: pd.DataFrame, flagged: pd.DataFrame, mock: bool = True):
+    """CNN vs reference age of the test set, the > n-sigma disagreements circled; on the mock, a second panel of
+    each age against the truth for the flagged clusters."""
+    t = predictions[predictions["set"] == "test"]
+    has_truth = "true_log_age" in flagged and len(flagged)
+    fig, axes = plt.subplots(1, 2 if has_truth else 1, figsize=(11 if has_truth else 5.5, 4.6), squeeze=False)
+    ax = axes[0, 0]
+    ax.scatter(t["label"], t["pred"], s=6, alpha=0.4, color="0.4", label="test clusters")
+    ax.scatter(flagged["label"], flagged["pred"], s=40, facecolors="none", edgecolors="crimson",
+               label=f"|CNN − ref| > 3σ (n = {len(flagged)})")
+    lim = [5.8, 10.3]
+    ax.plot(lim, lim, "k--", lw=1)
+    ax.set_xlabel("reference (SED-fit) log age")
+    ax.set_ylabel("CNN log age")
+    ax.legend(frameon=False, fontsize=8)
+    if has_truth:
+        ax = axes[0, 1]
+        ax.scatter(flagged["true_log_age"], flagged["label"], marker="s", color="tab:orange", label="reference")
+        ax.scatter(flagged["true_log_age"], flagged["pred"], marker="o", color="tab:purple", label="CNN")
+        for r in flagged.itertuples():
+            ax.plot([r.true_log_age] * 2, [r.label, r.pred], color="0.7", lw=0.8, zorder=-1)
+        ax.plot(lim, lim, "k--", lw=1)
+        ax.set_xlabel("true log age (mock)")
+        ax.set_ylabel("estimated log age")
+        ax.set_title("flagged clusters against the truth", fontsize=10)
+        ax.legend(frameon=False, fontsize=8)
     stamp_mock(fig, mock)
     fig.tight_layout()
     return fig

@@ -290,6 +290,27 @@ def spatial_split(n: int, seed: int = 42, catalogue=None, size_px: int = 112, ti
     return (np.nonzero((which == 0) & keep)[0], np.nonzero((which == 1) & keep)[0], test)
 
 
+def overlap_fraction(catalogue, held_out_idx, seen_idx, size_px: int = 112) -> float:
+    """Share of the ``held_out_idx`` clusters whose cutout overlaps at least one ``seen_idx`` cutout (same galaxy,
+    centres closer than ``size_px`` in both x and y): how much of a test set's pixels training could have seen."""
+    held = np.asarray(held_out_idx)
+    seen = np.asarray(seen_idx)
+    if len(held) == 0:
+        return float("nan")
+    gal = catalogue["galaxy_id"].to_numpy()
+    x = catalogue["x_px"].to_numpy(float)
+    y = catalogue["y_px"].to_numpy(float)
+    hit = np.zeros(len(held), bool)
+    for g in np.unique(gal[held]):
+        h = np.nonzero(gal[held] == g)[0]
+        s = seen[gal[seen] == g]
+        if len(s):
+            dx = np.abs(x[held[h], None] - x[None, s])
+            dy = np.abs(y[held[h], None] - y[None, s])
+            hit[h] = ((dx < size_px) & (dy < size_px)).any(axis=1)
+    return float(hit.mean())
+
+
 #: Split strategies by name: each takes ``(n, seed=..., catalogue=..., size_px=...)`` and returns
 #: (train, val, test) positions into the sample.
 SPLITS: dict[str, Callable[..., tuple[np.ndarray, ...]]] = {"random": random_split, "galaxy": galaxy_split,

@@ -81,6 +81,8 @@ class Profile:
     fraction: float
     training: TrainingSettings = field(default_factory=TrainingSettings)
     description: str = ""
+    #: Mask diameters in parsec of the physical-scale chapter (converted per galaxy with its distance).
+    diameters_pc: tuple[int, ...] = tuple(range(0, 160, 10))
 
 
 PROFILES: dict[str, Profile] = {
@@ -91,6 +93,7 @@ PROFILES: dict[str, Profile] = {
         training=TrainingSettings(width=1 / 16, epochs=2, patience=1, batch_size=32, learning_rate=1e-3,
                                   rotations="random", seeds=(0,), diameters_px=(0, 12, 24)),
         description="seconds: tests and CI",
+        diameters_pc=(0, 20, 40),
     ),
     "laptop": Profile(
         name="laptop",
@@ -99,6 +102,7 @@ PROFILES: dict[str, Profile] = {
         training=TrainingSettings(width=1 / 16, epochs=15, patience=4, batch_size=32, learning_rate=1e-3,
                                   rotations="random", seeds=(0, 1), diameters_px=(0, 6, 12, 24, 48)),
         description="the book's default: a 2-core laptop in under an hour",
+        diameters_pc=(0, 15, 40),
     ),
     "paper": Profile(
         name="paper",

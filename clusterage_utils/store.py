@@ -1,6 +1,7 @@
 """The results store: one JSON record per trained model, written atomically, read back as pandas frames.
 
-Layout: ``<root>/store.json`` (store version) and ``<root>/records/<key>.json``, where the key combines the
+Layout: ``<root>/store.json`` (store version), ``<root>/records/<key>.json`` and, for models kept on request,
+``<root>/models/<key>.keras``, where the key combines the
 experiment's hash and the cutout file's fingerprint, so new data never reuses old results. A run killed half-way
 leaves no record (temp file + rename) and is redone on the next call.
 """
@@ -61,6 +62,29 @@ class ResultsStore:
 
     def has(self, key: str) -> bool:
         return self.path(key).exists()
+
+    def model_path(self, key: str) -> Path:
+        """Where a record's trained model is kept when it was asked for (``models/<key>.keras``)."""
+        return self.root / "models" / f"{key}.keras"
+
+    def has_model(self, key: str) -> bool:
+        return self.has(key) and self.model_path(key).exists()
+
+    def load_model(self, key: str):
+        """The trained Keras model of a record (saved with ``run_experiments(..., save_models=True)``).
+
+        Raises
+        ------
+        FileNotFoundError
+            If the model was not kept, saying how to get it.
+        """
+        import keras
+
+        p = self.model_path(key)
+        if not p.exists():
+            raise FileNotFoundError(f"{p}: no saved model for record {key}; train it with "
+                                    f"run_experiments([...], save_models=True)")
+        return keras.saving.load_model(p, compile=False)
 
     def put(self, record: dict) -> str:
         """Write a record atomically; returns its key."""

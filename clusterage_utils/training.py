@@ -189,6 +189,16 @@ def visible_for(exp: Experiment, data: CutoutFile, file_idx: np.ndarray, diamete
     return stack[inv]
 
 
+def experiment_inputs(exp: Experiment, data: CutoutFile, file_idx) -> np.ndarray:
+    """The network's input for clusters ``file_idx``: preprocessed (masked, normalised) channels-last cutouts,
+    exactly as the experiment's model saw them at evaluation (no rotation)."""
+    if exp.normalisation == "dataset":
+        raise ValueError("experiment_inputs: 'dataset' normalisation depends on the training set; use 'instance'")
+    idx = np.asarray(file_idx)
+    src = InputSource(data, exp.input, exp.normalisation, "stream")
+    return src.batch(idx, visible_for(exp, data, idx, exp.diameter_px))
+
+
 def _fit(exp: Experiment, data: CutoutFile, verbose: int = 0):
     """Train the model of an experiment (or of an amortised group); returns a context for evaluation."""
     tf = _configure_tf(exp.seed)
@@ -301,6 +311,7 @@ def _record(exp: Experiment, data: CutoutFile, ctx: dict, wall_time_s: float) ->
         "n_train": len(sets["train"]), "n_val": len(sets["val"]), "n_test": len(sets["test"]),
         "history": history, "epochs_run": len(history.get("loss", [])), "best_epoch": best,
         "n_params": int(ctx["model"].count_params()), "masking": exp.masking, "trained_on_diameters": ctx["grid"],
+        "label_lo": ctx["lo"], "label_span": ctx["span"],
         "predictions": pd.concat(rows, ignore_index=True).to_dict(orient="list"),
         "versions": {"clusterage": __version__, "tensorflow": tf.__version__, "keras": keras.__version__,
                      "numpy": np.__version__, "python": platform.python_version()},
@@ -310,18 +321,37 @@ def _record(exp: Experiment, data: CutoutFile, ctx: dict, wall_time_s: float) ->
     return record
 
 
-def train_experiment(exp: Experiment, data: CutoutFile, verbose: int = 0) -> dict:
+def save_model(model, path: str | os.PathLike) -> None:
+    """Save a Keras model to ``path`` (``.keras``) atomically: a temporary file in the same folder, then rename."""
+    from pathlib import Path
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.part.keras")
+    try:
+        model.save(tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def train_experiment(exp: Experiment, data: CutoutFile, verbose: int = 0, model_path=None) -> dict:
     """Train and evaluate one experiment; return its record (see :class:`~clusterage_utils.store.ResultsStore`).
 
     The record holds the experiment, the data fingerprint, versions, scores on train / val / test (scatter,
     null, predictive power, extreme / non-extreme subsets, bootstrap CI), scores against the mock's true ages when
-    available, loss curves, per-cluster predictions and the wall time.
+    available, loss curves, per-cluster predictions, the label scaling (``label_lo``, ``label_span``: prediction
+    in log yr = output x span + lo) and the wall time. ``model_path``: also save the trained model there
+    (``.keras``), e.g. for attribution maps.
     """
     import keras
 
     t0 = time.perf_counter()
     ctx = _fit(exp, data, verbose)
     rec = _record(exp, data, ctx, time.perf_counter() - t0)
+    if model_path is not None:
+        save_model(ctx["model"], model_path)
     keras.backend.clear_session()
     return rec
 

@@ -166,11 +166,13 @@ def test_cli_run_on_a_given_file(toy_file, tmp_path, capsys):
 
 
 def test_plan_counts_trainings():
-    from clusterage_utils.book import all_experiments, plan
+    from clusterage_utils.book import COUPLINGS, TRUTH_CASES, all_experiments, plan
 
     df = plan("smoke", gpu_speedup=10, n_steps=2)
     assert df["chapter"].iloc[-1] == "total"
-    assert df["new_trainings"].iloc[-1] == len(all_experiments("smoke"))
+    # the book's data, plus chapter 7's surveys of other couplings, plus chapter 9's model trained again to keep it
+    extra = (len(COUPLINGS) - 1) * len(TRUTH_CASES) + 1
+    assert df["new_trainings"].iloc[-1] == len(all_experiments("smoke")) + extra
     assert (df["cpu_minutes_max"] >= df["gpu_minutes_max"]).all()
     assert set(df.attrs["samples_per_s"]) == {"five_band", "white_light"}
 
@@ -278,3 +280,34 @@ def test_cached_preprocessing_equals_batchwise(toy_file):
         mem, stream = InputSource(cf, kind, "instance", "memory"), InputSource(cf, kind, "instance", "stream")
         np.testing.assert_array_equal(mem.batch(idx, vis), stream.batch(idx, vis))                  # cached path
         np.testing.assert_array_equal(mem.batch(idx, np.stack([vis] * 4)), stream.batch(idx, vis))  # per item
+
+
+def test_saved_model_reproduces_the_stored_predictions(toy_file, tmp_path):
+    """Attribution needs the trained model: a record without one is trained again (deterministically), the model
+    is saved atomically, and the saved model with the record's label scaling gives the stored predictions."""
+    from clusterage_utils.store import record_key
+    from clusterage_utils.training import experiment_inputs
+
+    quick = dataclasses.replace(TOY, epochs=2, patience=2)
+    exp = Experiment(training=quick)
+    df = run_experiments([exp], toy_file, tmp_path / "s", progress=False)
+    store = ResultsStore(tmp_path / "s")
+    key = df["key"].iloc[0]
+    with pytest.raises(FileNotFoundError, match="save_models=True"):
+        store.load_model(key)
+    first = store.predictions(key)
+    run_experiments([exp], toy_file, tmp_path / "s", progress=False, save_models=True)
+    data = open_cutouts(toy_file)
+    assert key == record_key(exp.hash, data.fingerprint()) and store.has_model(key)
+    assert not list((tmp_path / "s").rglob("*.part*"))
+    rec = store.get(key)
+    p = store.predictions(key)
+    np.testing.assert_allclose(p["pred"], first["pred"], atol=1e-5)      # retraining is deterministic
+    test = p[p["set"] == "test"]
+    model = store.load_model(key)
+    out = model.predict(experiment_inputs(exp, data, test["index"].to_numpy()), verbose=0).ravel()
+    np.testing.assert_allclose(out * rec["label_span"] + rec["label_lo"], test["pred"], atol=1e-4)
+
+
+def test_mask_none_ignores_the_diameter_unit():
+    assert Experiment(mask="none", diameter_unit="pc").hash == Experiment().hash

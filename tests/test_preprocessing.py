@@ -1,5 +1,6 @@
 """Masks, normalisation, rotations, samples and splits."""
 import numpy as np
+import pandas as pd
 import pytest
 
 from clusterage_utils.preprocessing import (apply_mask, circle, make_split, normalise, preprocess, random_split,
@@ -172,3 +173,18 @@ def test_nonlinear_normalisations(method):
     for visible in (np.ones((32, 32), bool), np.zeros((32, 32), bool)):
         const = normalise(np.full((2, 5, 32, 32), 4.0, np.float32), visible, method)
         assert np.isfinite(const).all() and np.all(const == 0)
+
+
+def test_overlap_fraction_of_splits():
+    from clusterage_utils.preprocessing import overlap_fraction, random_split, spatial_split
+
+    rng = np.random.default_rng(0)
+    n = 600
+    cat = pd.DataFrame({"galaxy_id": rng.choice(["A", "B"], n), "x_px": rng.uniform(0, 3000, n),
+                        "y_px": rng.uniform(0, 3000, n)})
+    tr, va, te = random_split(n)
+    assert overlap_fraction(cat, te, np.concatenate([tr, va])) > 0.3       # crowded: a random split overlaps
+    tr, va, te = spatial_split(n, catalogue=cat, size_px=112)
+    assert overlap_fraction(cat, te, np.concatenate([tr, va])) == 0.0
+    far = pd.DataFrame({"galaxy_id": ["A", "B"], "x_px": [0.0, 0.0], "y_px": [0.0, 0.0]})
+    assert overlap_fraction(far, [0], [1]) == 0.0                          # other galaxy: never overlaps
