@@ -12,8 +12,15 @@ Modules are named after concepts:
 - :mod:`~clusterage_utils.preprocessing`, :mod:`~clusterage_utils.model`, :mod:`~clusterage_utils.training`,
   :mod:`~clusterage_utils.metrics`, :mod:`~clusterage_utils.experiments`, :mod:`~clusterage_utils.store`,
   :mod:`~clusterage_utils.execution`  the experiment engine
+- :mod:`~clusterage_utils.attribution` integrated gradients, occlusion maps, radial profiles
+- :mod:`~clusterage_utils.analyses`   the chapters beyond the study (truth tests, splits, significance ...)
 - :mod:`~clusterage_utils.plotting`   figures
+- :mod:`~clusterage_utils.book`       which experiments each chapter needs, and the book build
 """
+import os as _os
+
+_os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's C++ start-up log would clutter every page
+
 __version__ = "0.1.0"
 
 BANDS: tuple[str, ...] = ("F275W", "F336W", "F438W", "F555W", "F814W")

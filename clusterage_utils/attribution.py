@@ -76,16 +76,21 @@ def occlusion_map(model, x: np.ndarray, patch_px: int = 8, stride_px: int = 8, f
     return out / np.where(cover > 0, cover, 1.0)[None]
 
 
+def _abs_and_radius(maps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """|maps| as (N, H, W) (channels summed) and each pixel's distance from the geometric centre (H, W), px."""
+    m = np.abs(np.asarray(maps, float))
+    if m.ndim == 4:
+        m = m.sum(-1)
+    h, w = m.shape[1:]
+    yy, xx = np.mgrid[0:h, 0:w]
+    return m, np.hypot(xx - (w - 1) / 2, yy - (h - 1) / 2)
+
+
 def radial_profile(maps: np.ndarray, bin_px: float = 2.0) -> tuple[np.ndarray, np.ndarray]:
     """Mean of |map| in rings around the cutout's geometric centre: (radius bin centres in px, profile (N, R)).
 
     ``maps`` is (N, H, W) or (N, H, W, C) (channels summed first)."""
-    m = np.abs(np.asarray(maps, float))
-    if m.ndim == 4:
-        m = m.sum(-1)
-    n, h, w = m.shape
-    yy, xx = np.mgrid[0:h, 0:w]
-    r = np.hypot(xx - (w - 1) / 2, yy - (h - 1) / 2)
+    m, r = _abs_and_radius(maps)
     edges = np.arange(0, r.max() + bin_px, bin_px)
     which = np.digitize(r.ravel(), edges) - 1
     counts = np.bincount(which, minlength=len(edges) - 1)[:len(edges) - 1]
@@ -99,12 +104,8 @@ def cumulative_fraction(maps: np.ndarray, bin_px: float = 2.0) -> tuple[np.ndarr
 
     A mask of diameter ``2 r`` hides exactly this share of what the network used, which makes the curve directly
     comparable with the study's inner-masking sweeps."""
-    m = np.abs(np.asarray(maps, float))
-    if m.ndim == 4:
-        m = m.sum(-1)
-    n, h, w = m.shape
-    yy, xx = np.mgrid[0:h, 0:w]
-    r = np.hypot(xx - (w - 1) / 2, yy - (h - 1) / 2)
+    m, r = _abs_and_radius(maps)
+    n = len(m)
     edges = np.arange(bin_px, r.max() + bin_px, bin_px)
     total = m.reshape(n, -1).sum(1)
     frac = np.stack([(m * (r < e)[None]).reshape(n, -1).sum(1) for e in edges], axis=1)

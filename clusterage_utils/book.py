@@ -336,6 +336,56 @@ def build_book(profile: str = "laptop", chapters=None, parameters: dict | None =
     return build / "_build" / "html" / "index.html"
 
 
+def measured_cost(profile: str, store: str | os.PathLike | None = None, build_dir: str | os.PathLike | None = None
+                  ) -> pd.DataFrame:
+    """What the last build of a profile cost, per chapter, from the store's recorded wall times.
+
+    Each result record is charged to the first chapter that needs it (chapter 7's surveys of other couplings to
+    chapter 7; chapter 9's kept model, trained a second time, is counted once, under chapter 2). An amortised
+    model's training time is shared among the diameters it is evaluated at, so ``training_min`` sums correctly.
+    Notebook times come from ``<build>/timings.json``. Returns one row per chapter (result records, training
+    minutes, notebook seconds) and a total.
+    """
+    from .curation import ensure_default_cutouts
+    from .cutouts import open_cutouts
+    from .store import ResultsStore, record_key
+
+    prof = get_profile(profile)
+    store_root = Path(store) if store else ROOT / "results" / profile
+    st = ResultsStore(store_root)
+    timings_path = (Path(build_dir) if build_dir else ROOT / "_build") / "timings.json"
+    timings = json.loads(timings_path.read_text()) if timings_path.exists() else {}
+    main_fp = open_cutouts(ensure_default_cutouts(profile, root=ROOT / "data", progress=False)).fingerprint()
+    seen: set[str] = set()
+    rows = []
+
+    def charge(exps, fp):
+        keys = [record_key(e.hash, fp) for e in exps]
+        keys = [k for k in dict.fromkeys(keys) if k not in seen and st.has(k)]
+        seen.update(keys)
+        return len(keys), sum(st.get(k).get("wall_time_s", 0.0) for k in keys)
+
+    for c in CHAPTERS:
+        n, secs = charge(chapter_experiments(c, prof), main_fp)
+        if c.startswith("07"):
+            for cpl in COUPLINGS:
+                if cpl == 1.0:
+                    continue
+                path = ROOT / "data" / f"{profile}_c{cpl:g}" / "cutouts.h5"
+                if path.exists():
+                    n2, s2 = charge(case_experiments(list(TRUTH_CASES), prof), open_cutouts(path).fingerprint())
+                    n, secs = n + n2, secs + s2
+        rows.append({"chapter": c, "records": n, "training_min": round(secs / 60, 1),
+                     "notebook_s": timings.get(c)})
+    df = pd.DataFrame(rows)
+    total = {"chapter": "total", "records": int(df["records"].sum()),
+             "training_min": round(df["training_min"].sum(), 1),
+             "notebook_s": round(sum(v for v in df["notebook_s"] if v is not None), 1)}
+    df = pd.concat([df, pd.DataFrame([total])], ignore_index=True)
+    df.attrs["timings"] = timings
+    return df
+
+
 def plan(profile: str, gpu_speedup: float | None = None, n_steps: int = 20) -> pd.DataFrame:
     """Estimate the trainings and time per chapter from this machine's measured training throughput.
 

@@ -24,6 +24,7 @@ def find_chromium() -> tuple[str, str] | None:
 
 def check_pages(html_dir: str | Path, pages: list[str], screenshots: str | Path | None = None) -> list[dict]:
     """Open each page; report images (count, how many failed to load: naturalWidth 0) and tracebacks.
+    With ``screenshots``, save a full-page PNG of each page there (for a person to look at).
 
     Returns one dict per page: ``page, title, n_images, broken_images, traceback``.
     """
@@ -56,7 +57,10 @@ def check_pages(html_dir: str | Path, pages: list[str], screenshots: str | Path 
             if screenshots:
                 Path(screenshots).mkdir(parents=True, exist_ok=True)
                 driver.execute_script("window.scrollTo(0, 0);")
+                height = driver.execute_script("return document.documentElement.scrollHeight;")
+                driver.set_window_size(1280, min(int(height) + 100, 30000))   # the whole page, top to bottom
                 driver.save_screenshot(str(Path(screenshots) / (page.replace("/", "_") + ".png")))
+                driver.set_window_size(1280, 2000)
     finally:
         driver.quit()
     return out

@@ -87,6 +87,18 @@ def _cmd_plan(a) -> int:
     return 0
 
 
+def _cmd_cost(a) -> int:
+    from .book import measured_cost
+
+    df = measured_cost(a.profile, a.store, a.build_dir)
+    print(df.to_string(index=False))
+    t = df.attrs["timings"]
+    if t:
+        print(f"last build ({t.get('profile')}): trainings {t.get('trainings')} s, jupyter-book "
+              f"{t.get('jupyter-book')} s, total {t.get('total')} s")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="clusterage", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -144,6 +156,12 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("--profile", default="laptop")
     pl.add_argument("--gpu-speedup", type=float, default=None, help="GPU speed relative to this CPU")
     pl.set_defaults(func=_cmd_plan)
+
+    co = sub.add_parser("cost", help="what the last build cost per chapter, measured (store wall times)")
+    co.add_argument("--profile", default="laptop")
+    co.add_argument("--store", help="results store (default results/<profile>)")
+    co.add_argument("--build-dir", help="build folder with timings.json (default _build)")
+    co.set_defaults(func=_cmd_cost)
     return p
 
 

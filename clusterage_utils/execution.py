@@ -99,7 +99,7 @@ def run_experiments(experiments: list[Experiment], data_path: str | os.PathLike,
     keys = [record_key(e.hash, fp) for e in experiments]
     todo = _missing(unique, store, fp, save_models)
     bar = tqdm(total=len(unique), initial=len(unique) - len(todo), desc="trainings", unit="run",
-               disable=not progress, smoothing=0.1)
+               disable=not progress or not todo, smoothing=0.1)  # no bar when nothing to train
     groups = _groups(todo)
     try:
         if todo and scheduler == "local":

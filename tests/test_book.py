@@ -84,3 +84,18 @@ def test_notebooks_committed_clean_with_papermill_parameters():
         assert {"profile", "data", "store", "seeds"} <= set(params), (c, list(params))
         if c in STUDY_CHAPTERS[1:]:
             assert "diameters" in params, (c, list(params))
+
+
+def test_measured_cost_accounts_for_every_record(built_book, capsys):
+    from clusterage_utils.book import measured_cost
+    from clusterage_utils.cli import main
+    from clusterage_utils.store import ResultsStore
+
+    _, root = built_book
+    df = measured_cost("smoke", store=root / "store", build_dir=root / "build")
+    assert df["chapter"].iloc[-1] == "total"
+    assert df["records"].iloc[-1] == len(ResultsStore(root / "store").keys())   # each record charged once
+    assert df["notebook_s"].iloc[:-1].notna().all() and df["training_min"].iloc[-1] > 0
+    assert main(["cost", "--profile", "smoke", "--store", str(root / "store"), "--build-dir",
+                 str(root / "build")]) == 0
+    assert "13_normalisation" in capsys.readouterr().out
