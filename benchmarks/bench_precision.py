@@ -59,7 +59,8 @@ def main() -> None:
             continue
         diff = float(df["test_scatter_dex"].mean() - ref["test_scatter_dex"].mean())
         speed = float(ref["wall_time_s"].sum() / df["wall_time_s"].sum())
-        per_epoch = float((ref["wall_time_s"] / ref["epochs_run"]).mean() / (df["wall_time_s"] / df["epochs_run"]).mean())
+        per_epoch = float((ref["wall_time_s"] / ref["epochs_run"]).mean()
+                          / (df["wall_time_s"] / df["epochs_run"]).mean())
         verdict = "within" if abs(diff) <= spread else "OUTSIDE"
         print(f"{name:16s} mean scatter difference {diff:+.3f} dex ({verdict} the seed spread), "
               f"wall-time speed-up x{speed:.2f}, per epoch x{per_epoch:.2f}")
