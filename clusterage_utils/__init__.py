@@ -18,8 +18,11 @@ Modules are named after concepts:
 - :mod:`~clusterage_utils.book`       which experiments each chapter needs, and the book build
 """
 import os as _os
+import warnings as _warnings
 
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's C++ start-up log would clutter every page
+# Jupyter without ipywidgets: tqdm.auto falls back to text bars (fine) but warns on every page
+_warnings.filterwarnings("ignore", message="IProgress not found")
 
 __version__ = "0.1.0"
 

@@ -307,7 +307,10 @@ def study_values(study: pd.DataFrame, cases) -> np.ndarray:
 def masking_method_comparison(summary: pd.DataFrame, kind: str = "mask_centre", mock: bool = True, panels=PANELS):
     """Test scatter vs diameter from retraining per diameter (solid) and from one amortised model (dashed),
     mean with the 68 % interval over seeds and the test bootstrap, per (input, sample) panel."""
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.6), squeeze=False)
+    ncols = min(2, len(panels))
+    nrows = -(-len(panels) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(5.2 * ncols, 3.8 * nrows), squeeze=False)
+    axes = axes.ravel()[None]
     s = summary.copy()
     s["mask_kind"] = s["mask"].replace({"none": "mask_centre"})
     for c, (inp, sample) in enumerate(panels):
@@ -378,7 +381,7 @@ def grouped_case_bars(summary: pd.DataFrame, cases: list[str], by: str, order: l
                       title: str = ""):
     """Test scatter of ``cases`` for each value of ``by`` (e.g. split strategy or normalisation), side by side,
     with 68 % intervals and each variant's null predictor as a tick."""
-    fig, ax = plt.subplots(figsize=(2.0 + 1.6 * len(cases), 4.3))
+    fig, ax = plt.subplots(figsize=(3.5 + 1.6 * len(cases), 4.3))
     width = 0.8 / len(order)
     for k, v in enumerate(order):
         g = summary[summary[by] == v].set_index("case").reindex(cases)
@@ -393,7 +396,7 @@ def grouped_case_bars(summary: pd.DataFrame, cases: list[str], by: str, order: l
     ax.set_xticklabels([_label(c) for c in cases], fontsize=8)
     ax.set_ylabel("test scatter (dex)")
     ax.set_title(title, fontsize=10)
-    ax.legend(frameon=False, fontsize=8, title=by)
+    ax.legend(frameon=False, fontsize=8, title=by, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     stamp_mock(fig, mock)
     fig.tight_layout()
     return fig
@@ -402,7 +405,8 @@ def grouped_case_bars(summary: pd.DataFrame, cases: list[str], by: str, order: l
 def attribution_vs_masking(profiles: pd.DataFrame, masking_summary: pd.DataFrame | None, mock: bool = True):
     """Left: radial |integrated gradients| profiles per age bin (unit area). Middle: share of the attribution
     inside a diameter. Right: the retraining inner-masking curve (test predictive power) on the same axis."""
-    fig, axes = plt.subplots(1, 3, figsize=(14, 4.2))
+    fig = plt.figure(figsize=(10, 8))
+    axes = [fig.add_subplot(2, 2, 1), fig.add_subplot(2, 2, 2), fig.add_subplot(2, 1, 2)]
     for b, g in profiles.groupby("age_bin", sort=False):
         n = int(g["n"].iloc[0])
         axes[0].errorbar(g["radius_px"], g["profile_mean"], yerr=g["profile_sem"], label=f"{b} (n = {n})", ms=2,
@@ -491,7 +495,7 @@ def significance_forest(table: pd.DataFrame, mock: bool = True):
     """Paired differences of test scatter (A - B, dex) with their confidence intervals, one row per pair;
     filled markers are significant."""
     t = table.iloc[::-1]
-    fig, ax = plt.subplots(figsize=(8.5, 0.42 * len(t) + 1.2))
+    fig, ax = plt.subplots(figsize=(11, 0.4 * len(t) + 1.2))
     y = np.arange(len(t))
     err = np.vstack([t["diff_dex"] - t["ci_lo"], t["ci_hi"] - t["diff_dex"]]).clip(0)
     ax.errorbar(t["diff_dex"], y, xerr=err, fmt="none", ecolor="0.4", capsize=3)
@@ -500,7 +504,7 @@ def significance_forest(table: pd.DataFrame, mock: bool = True):
     ax.plot(t["diff_dex"][~sig], y[~sig], "o", mfc="white", color="0.3", label="not significant")
     ax.axvline(0, color="k", lw=0.8)
     ax.set_yticks(y)
-    ax.set_yticklabels([f"{_label(a)}  vs  {_label(b)}" for a, b in zip(t["case_a"], t["case_b"])], fontsize=7)
+    ax.set_yticklabels([f"{_label(a)}  vs  {_label(b)}" for a, b in zip(t["case_a"], t["case_b"])], fontsize=9)
     ax.set_xlabel(f"scatter(A) − scatter(B) (dex), {100 * table.attrs.get('level', 0.95):.0f} % paired bootstrap")
     ax.legend(frameon=False, fontsize=8, loc="lower right")
     stamp_mock(fig, mock)
