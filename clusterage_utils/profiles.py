@@ -46,7 +46,7 @@ class TrainingSettings:
         both give identical batches.
     precision : {"float32", "mixed_bfloat16", "mixed_float16", "auto"}
         Compute precision (the output layer always stays float32). ``auto``: bfloat16 on a GPU or on a CPU with
-        AVX512-BF16/AMX, float32 otherwise.
+        AMX, float32 otherwise (bfloat16 was slower on an AVX512-BF16 CPU without AMX, measured).
     jit_compile : bool
         XLA compilation of the training step (slower on the 2-core CPU we measured; try it on a GPU).
     seeds : tuple of int
