@@ -15,8 +15,9 @@ PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16", "auto")
 def resolve_precision(precision: str) -> str:
     """``auto`` -> ``mixed_bfloat16`` on a GPU or a CPU with AMX (Intel's matrix units), else ``float32``.
 
-    AVX512-BF16 alone is not enough: on the 2-core AMD EPYC we measured (``benchmarks/bench_precision.py``,
-    laptop 5-band model) bfloat16 was 0.83x the float32 speed.
+    AVX512-BF16 alone is not a safe bet: on the 2-core AMD EPYC we measured, bfloat16 ran the 1/16-width laptop
+    network at 0.83x the float32 speed (``benchmarks/bench_precision.py``) but the full-width network at 1.7-2.6x
+    (``benchmarks/bench_training.py``); choose ``mixed_bfloat16`` explicitly for wide networks on such CPUs.
     """
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
