@@ -341,7 +341,7 @@ def measured_cost(profile: str, store: str | os.PathLike | None = None, build_di
     """What the last build of a profile cost, per chapter, from the store's recorded wall times.
 
     Each result record is charged to the first chapter that needs it (chapter 7's surveys of other couplings to
-    chapter 7; chapter 9's kept model, trained a second time, is counted once, under chapter 2). An amortised
+    chapter 7; chapter 9's kept model is its own one-seed record). An amortised
     model's training time is shared among the diameters it is evaluated at, so ``training_min`` sums correctly.
     Notebook times come from ``<build>/timings.json``. Returns one row per chapter (result records, training
     minutes, notebook seconds) and a total.
