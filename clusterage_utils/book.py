@@ -346,7 +346,7 @@ def measured_cost(profile: str, store: str | os.PathLike | None = None, build_di
     Notebook times come from ``<build>/timings.json``. Returns one row per chapter (result records, training
     minutes, notebook seconds) and a total.
     """
-    from .curation import ensure_default_cutouts
+    from .curation import default_cutouts_path
     from .cutouts import open_cutouts
     from .store import ResultsStore, record_key
 
@@ -355,7 +355,11 @@ def measured_cost(profile: str, store: str | os.PathLike | None = None, build_di
     st = ResultsStore(store_root)
     timings_path = (Path(build_dir) if build_dir else ROOT / "_build") / "timings.json"
     timings = json.loads(timings_path.read_text()) if timings_path.exists() else {}
-    main_fp = open_cutouts(ensure_default_cutouts(profile, root=ROOT / "data", progress=False)).fingerprint()
+    main = default_cutouts_path(profile, root=ROOT / "data")
+    if not main.exists():
+        raise FileNotFoundError(f"{main}: no {profile} build to account for; run `clusterage book --profile "
+                                f"{profile}` first")
+    main_fp = open_cutouts(main).fingerprint()
     seen: set[str] = set()
     rows = []
 
@@ -371,7 +375,7 @@ def measured_cost(profile: str, store: str | os.PathLike | None = None, build_di
             for cpl in COUPLINGS:
                 if cpl == 1.0:
                     continue
-                path = ROOT / "data" / f"{profile}_c{cpl:g}" / "cutouts.h5"
+                path = default_cutouts_path(profile, root=ROOT / "data", environment_coupling=cpl)
                 if path.exists():
                     n2, s2 = charge(case_experiments(list(TRUTH_CASES), prof), open_cutouts(path).fingerprint())
                     n, secs = n + n2, secs + s2

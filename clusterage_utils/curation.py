@@ -262,6 +262,15 @@ def curate(products_dir: str | os.PathLike, out_path: str | os.PathLike, cfg: Cu
     return summary
 
 
+def default_cutouts_path(profile: str = "laptop", root: str | os.PathLike = "data", seed: int = 0,
+                         environment_coupling: float = 1.0) -> Path:
+    """Where :func:`ensure_default_cutouts` keeps a profile's mock cutout file (whether or not it exists yet):
+    ``<root>/<profile>[_c<coupling>][_s<seed>]/cutouts.h5``."""
+    tag = profile + ("" if environment_coupling == 1.0 else f"_c{environment_coupling:g}") + \
+        ("" if seed == 0 else f"_s{seed}")
+    return Path(root) / tag / "cutouts.h5"
+
+
 def ensure_default_cutouts(profile: str = "laptop", root: str | os.PathLike = "data", seed: int = 0,
                            environment_coupling: float = 1.0, progress: bool = True) -> Path:
     """Return the cutout file of a profile's default mock survey, making the survey and curating it if absent.
@@ -272,10 +281,8 @@ def ensure_default_cutouts(profile: str = "laptop", root: str | os.PathLike = "d
     from .profiles import get_profile
 
     prof = get_profile(profile)
-    tag = profile + ("" if environment_coupling == 1.0 else f"_c{environment_coupling:g}") + \
-        ("" if seed == 0 else f"_s{seed}")
-    base = Path(root) / tag
-    out = base / "cutouts.h5"
+    out = default_cutouts_path(profile, root, seed, environment_coupling)
+    base = out.parent
     if out.exists():
         return out
     survey = base / "mock"
