@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ._atomic import atomic_path
 from .experiments import Experiment, case_experiments, fig5_cases, masking_sweep
 from .profiles import Profile, get_profile
 
@@ -332,7 +333,12 @@ def build_book(profile: str = "laptop", chapters=None, parameters: dict | None =
                            f"{res.stderr[-4000:]}")
     timings["jupyter-book"] = round(time.perf_counter() - t2, 1)
     timings["total"] = round(time.perf_counter() - t_start, 1)
-    (build / "timings.json").write_text(json.dumps({"profile": profile, **timings}, indent=2))
+    # a partial rebuild keeps the other chapters' last notebook times
+    tpath = build / "timings.json"
+    old = json.loads(tpath.read_text()) if tpath.exists() else {}
+    kept = {c: old[c] for c in CHAPTERS if c in old and old.get("profile") == profile}
+    with atomic_path(tpath) as tmp:
+        tmp.write_text(json.dumps({"profile": profile, **kept, **timings}, indent=2))
     return build / "_build" / "html" / "index.html"
 
 
