@@ -152,7 +152,7 @@ def physical_masks(ctx: Chapter, diameters=None, diameters_pc=None, seeds=None, 
     (px / pc) and ``diameter`` in that unit (diameter 0, the unmasked model, appears under both)."""
     exps = chapter_experiments("10", ctx.profile, diameters=diameters, seeds=seeds, diameters_pc=diameters_pc)
     scores = ctx.run(exps, progress=progress)
-    scores["unit"] = np.where(scores["mask"] == "none", "px", scores["diameter_unit"])
+    scores["unit"] = scores["diameter_unit"]  # "px" for the unmasked model (Experiment normalises it)
     s = summarise_seeds(scores, by=_BY + ("unit",))
     zero = s[s["mask"] == "none"].assign(unit="pc")
     s = pd.concat([s, zero], ignore_index=True)
