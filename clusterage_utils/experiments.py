@@ -10,19 +10,33 @@ from .preprocessing import INPUTS, MASK_KINDS, NORMALISATIONS, SAMPLES, SPLITS
 from .profiles import Profile, TrainingSettings
 from .reference import study_scatter
 
+__all__ = ["Experiment", "case_name", "LABELS", "GROUPS", "MASKINGS", "DIAMETER_UNITS", "ENGINE_VERSION", "parse_case",
+           "study_cases", "fig4_cases", "fig5_cases", "case_experiments", "masking_sweep",
+           "named_experiments"]
+
 LABELS = ("reference", "shuffled", "true")
 GROUPS = (None, "near", "far")
+#: Masking methods: how a sweep of diameters is trained (see the package docstring for the vocabulary).
 MASKINGS = ("retrain", "amortised")
+DIAMETER_UNITS = ("px", "pc")
 
-#: Fields added after the first stores were written: at these values they stay out of the hash, so existing
-#: results keep their keys (``input_mode`` never changes results: both modes give identical batches).
+#: Fields that stay out of the hash at these values, so adding them did not change existing keys.
 _HASH_NEUTRAL = {"masking": "retrain", "diameter_unit": "px"}
-_HASH_NEUTRAL_TRAINING = {"flips": False, "input_mode": "memory", "precision": "float32", "jit_compile": False}
-_HASH_ALWAYS_NEUTRAL_TRAINING = ("input_mode",)
+_HASH_NEUTRAL_TRAINING = {"flips": False, "precision": "float32", "jit_compile": False, "lr_schedule": "constant",
+                          "warmup_epochs": 0, "final_lr_fraction": 0.0, "min_epochs": 0}
+#: Never in the hash: ``input_mode`` (every mode gives identical batches), ``seeds`` (the experiment's own seed is
+#: ``Experiment.seed``; adding a seed to a profile must not retrain the others) and the sweep grids, which only an
+#: amortised model is trained on (it keeps the grid of its unit).
+_NEVER_IN_HASH_TRAINING = ("input_mode", "seeds", "diameters_px", "diameters_pc")
+
+#: Fields shown in a case name only when off their default, as ``<token>-<value>``.
+_CASE_TOKENS = (("split", "split", "random"), ("splitseed", "split_seed", 42), ("norm", "normalisation", "instance"),
+                ("masks", "mask_convention", "geometric"), ("layers", "layer_order", "paper"))
 
 #: Bumped whenever the engine changes what a given experiment produces (part of every hash): 2 = explicitly
-#: seeded initial weights.
-ENGINE_VERSION = 2
+#: seeded initial weights; 3 = oneDNN kernels, a step per epoch, recipe fields, seeds and sweep grids out of the
+#: hash of retrained models.
+ENGINE_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -34,8 +48,10 @@ class Experiment:
     input : {"five_band", "white_light"}
     sample : {"full", "restricted"}
     mask : {"none", "mask_centre", "keep_centre"}
-    diameter_px : int
-        Mask diameter (ignored for ``mask="none"``, stored as 0).
+        The mask kind: ``mask_centre`` hides a central circle (inner masking), ``keep_centre`` hides everything
+        outside it (outer masking).
+    diameter : int
+        Mask diameter in ``diameter_unit`` (ignored for ``mask="none"``, stored as 0).
     labels : {"reference", "shuffled", "true"}
         ``reference`` = the catalogue's SED age (the study), ``shuffled`` = the same labels permuted among the
         training clusters (a control: nothing to learn), ``true`` = the mock's true age.
@@ -46,8 +62,8 @@ class Experiment:
     group : {None, "near", "far"}
         Restrict to a distance group of galaxies (Figs. 6-7).
     diameter_unit : {"px", "pc"}
-        ``pc``: ``diameter_px`` holds a physical diameter in parsec, converted per cluster with its galaxy's
-        distance (``pc_per_px``); the pixel mask is capped at the cutout width.
+        ``pc``: a physical diameter, converted per cluster with its galaxy's distance (``pc_per_px``); the pixel
+        mask is capped at the cutout width.
     masking : {"retrain", "amortised"}
         ``retrain``: a model trained with this mask (the study). ``amortised``: one model per (input, sample,
         mask kind, seed) trained with a diameter drawn per example from the profile's sweep grid, evaluated here.
@@ -60,7 +76,7 @@ class Experiment:
     input: str = "five_band"
     sample: str = "full"
     mask: str = "none"
-    diameter_px: int = 0
+    diameter: int = 0
     labels: str = "reference"
     split: str = "random"
     split_seed: int = 42
@@ -80,12 +96,12 @@ class Experiment:
                 raise ValueError(f"Experiment.{name} must be one of {allowed}, got {getattr(self, name)!r}")
         if self.split not in SPLITS:
             raise ValueError(f"Experiment.split must be one of {list(SPLITS)}, got {self.split!r}")
-        if self.diameter_unit not in ("px", "pc"):
+        if self.diameter_unit not in DIAMETER_UNITS:
             raise ValueError(f"Experiment.diameter_unit must be 'px' or 'pc', got {self.diameter_unit!r}")
-        if self.diameter_px < 0:
-            raise ValueError(f"Experiment.diameter_px must be >= 0, got {self.diameter_px}")
+        if self.diameter < 0:
+            raise ValueError(f"Experiment.diameter must be >= 0, got {self.diameter}")
         if self.mask == "none":
-            object.__setattr__(self, "diameter_px", 0)
+            object.__setattr__(self, "diameter", 0)
             object.__setattr__(self, "diameter_unit", "px")
             if self.masking == "amortised":
                 raise ValueError("Experiment.masking='amortised' needs a mask kind (mask_centre or keep_centre)")
@@ -95,9 +111,17 @@ class Experiment:
         d["training"] = {k: list(v) if isinstance(v, tuple) else v for k, v in d["training"].items()}
         return d
 
+    @property
+    def grid(self) -> tuple:
+        """The sweep grid an amortised model is trained on (in this experiment's unit), from its settings."""
+        return self.training.diameters_pc if self.diameter_unit == "pc" else self.training.diameters_px
+
     @classmethod
-    def from_dict(cls, d: dict) -> "Experiment":
+    def from_dict(cls, d: dict) -> Experiment:
+        """The experiment of a record (also reads records written before ``diameter_px`` became ``diameter``)."""
         d = dict(d)
+        if "diameter_px" in d:
+            d["diameter"] = d.pop("diameter_px")
         t = {k: tuple(v) if isinstance(v, list) else v for k, v in d.pop("training").items()}
         return cls(**d, training=TrainingSettings(**t))
 
@@ -106,9 +130,15 @@ class Experiment:
         for k, v in _HASH_NEUTRAL.items():
             if d.get(k) == v:
                 d.pop(k)
+        t = d["training"]
+        grid = list(self.grid)
+        for k in _NEVER_IN_HASH_TRAINING:
+            t.pop(k, None)
         for k, v in _HASH_NEUTRAL_TRAINING.items():
-            if d["training"].get(k) == v or k in _HASH_ALWAYS_NEUTRAL_TRAINING:
-                d["training"].pop(k, None)
+            if t.get(k) == v:
+                t.pop(k)
+        if self.masking == "amortised":
+            t["grid"] = grid
         d["engine"] = ENGINE_VERSION
         return d
 
@@ -125,26 +155,45 @@ class Experiment:
         if self.masking != "amortised":
             return self.hash
         d = self._hash_dict()
-        d["diameter_px"] = None
+        d["diameter"] = None
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
 
     @property
     def case(self) -> str:
-        """Case name without the seed, e.g. ``white_light_full_mask_centre_24`` (``_shuffled``, ``_near``...)."""
-        s = f"{self.input}_{self.sample}_{self.mask}" + (f"_{self.diameter_px}" if self.mask != "none" else "")
-        if self.diameter_unit == "pc" and self.mask != "none":
-            s += "pc"
+        """Case name without the seed: ``<input>_<sample>_<mask>[_<diameter>[pc]]`` then a token for every
+        field off its default, e.g. ``white_light_full_mask_centre_24_shuffled``,
+        ``five_band_full_none_split-spatial``, ``white_light_full_mask_centre_24_norm-authors_masks-authors``
+        (:func:`parse_case` reads them back)."""
+        s = case_name(self.input, self.sample, self.mask, self.diameter, self.diameter_unit)
         if self.labels != "reference":
             s += f"_{self.labels}"
         if self.group:
             s += f"_{self.group}"
         if self.masking != "retrain":
             s += f"_{self.masking}"
+        for token, field_name, default in _CASE_TOKENS:
+            value = getattr(self, field_name)
+            if value != default:
+                s += f"_{token}-{value}"
         return s
+
+    @property
+    def base_case(self) -> str:
+        """The case name without its variant tokens (split, normalisation, mask convention, layer order): the
+        same case under the study's split and preprocessing, e.g. to set variants side by side."""
+        return dataclasses.replace(self, **{f: d for _, f, d in _CASE_TOKENS}).case
 
     @property
     def name(self) -> str:
         return f"{self.case}/seed{self.seed}"
+
+
+def case_name(input: str, sample: str, mask: str, diameter=0, diameter_unit: str = "px") -> str:
+    """The name of a case's core: ``<input>_<sample>_<mask>[_<diameter>[pc]]`` (what :attr:`Experiment.case`
+    starts with, and how the study's configurations are named)."""
+    if mask == "none":
+        return f"{input}_{sample}_none"
+    return f"{input}_{sample}_{mask}_{int(diameter)}" + ("pc" if diameter_unit == "pc" else "")
 
 
 def _seeds(exp: Experiment, profile: Profile) -> list[Experiment]:
@@ -169,20 +218,23 @@ def parse_case(name: str) -> Experiment:
         else:
             unit = "pc" if rest[2].endswith("pc") else "px"
             mask, diam, rest = "_".join(rest[:2]), int(rest[2].removesuffix("pc")), rest[3:]
-        labels = "reference"
-        group = None
-        masking = "retrain"
+        fields: dict = {"labels": "reference", "group": None, "masking": "retrain"}
+        tokens = {t: (f, type(d)) for t, f, d in _CASE_TOKENS}
         for r in rest:
             if r in LABELS:
-                labels = r
+                fields["labels"] = r
             elif r in ("near", "far"):
-                group = r
+                fields["group"] = r
             elif r in MASKINGS:
-                masking = r
+                fields["masking"] = r
+            elif "-" in r and r.split("-", 1)[0] in tokens:
+                token, value = r.split("-", 1)
+                field_name, kind = tokens[token]
+                fields[field_name] = kind(value)
             else:
                 raise ValueError(r)
-        return Experiment(input=inp, sample=sample, mask=mask, diameter_px=diam, labels=labels, group=group,
-                          masking=masking, diameter_unit=unit if mask != "none" else "px")
+        return Experiment(input=inp, sample=sample, mask=mask, diameter=diam,
+                          diameter_unit=unit if mask != "none" else "px", **fields)
     except (ValueError, IndexError):
         raise ValueError(f"unknown case {name!r}; cases look like five_band_full_none, "
                          f"white_light_restricted_keep_centre_12, white_light_full_mask_centre_24_shuffled; "
@@ -192,8 +244,7 @@ def parse_case(name: str) -> Experiment:
 def study_cases() -> list[str]:
     """The 16 configurations of the authors' released runs (Figs. 4-5), as case names."""
     t = study_scatter()
-    return [f"{r.input}_{r.sample}_{r.mask}" + (f"_{r.diameter_px}" if r.mask != "none" else "")
-            for r in t.itertuples()]
+    return [case_name(r.input, r.sample, r.mask, r.diameter_px) for r in t.itertuples()]
 
 
 def fig4_cases() -> list[str]:
@@ -220,18 +271,32 @@ def case_experiments(names, profile: Profile, **overrides) -> list[Experiment]:
 
 def masking_sweep(kind: str, input: str, sample: str, profile: Profile, diameters=None, **overrides
                   ) -> list[Experiment]:
-    """Inner (``mask_centre``, Fig. 3) or outer (``keep_centre``, Fig. 8) masking sweep over the profile's
-    diameters. Diameter 0 of an inner sweep is the unmasked case (for amortised masking: the shared model
-    evaluated without a mask); outer sweeps start at the smallest d > 0. ``masking="amortised"`` in
-    ``overrides`` gives the amortised sweep."""
-    diameters = tuple(diameters if diameters is not None else profile.training.diameters_px)
+    """Inner (``mask_centre``, Fig. 3) or outer (``keep_centre``, Fig. 8) masking sweep, every seed.
+
+    Parameters
+    ----------
+    kind : {"mask_centre", "keep_centre"}
+    input, sample : str
+    profile : Profile
+    diameters : list, optional
+        Default: the profile's grid of the sweep's unit (``diameter_unit`` in ``overrides``, px by default).
+    **overrides
+        Other :class:`Experiment` fields, e.g. ``masking="amortised"`` (one model per seed trained on the whole
+        grid), ``group``, ``diameter_unit="pc"``.
+
+    Diameter 0 of an inner sweep is the unmasked case (for amortised masking: the shared model evaluated without
+    a mask); outer sweeps start at the smallest d > 0.
+    """
+    unit = overrides.get("diameter_unit", "px")
+    grid = profile.training.diameters_pc if unit == "pc" else profile.training.diameters_px
+    diameters = tuple(diameters if diameters is not None else grid)
     out = []
     for d in diameters:
         if kind == "keep_centre" and d == 0:
             continue
         amortised = overrides.get("masking", "retrain") == "amortised"
         mask = "none" if (kind == "mask_centre" and d == 0 and not amortised) else kind
-        out += _seeds(Experiment(input=input, sample=sample, mask=mask, diameter_px=d, **overrides), profile)
+        out += _seeds(Experiment(input=input, sample=sample, mask=mask, diameter=d, **overrides), profile)
     return out
 
 

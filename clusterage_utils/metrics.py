@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 
+__all__ = ["SCATTER_FACTOR", "EXTREME_LOG_AGE", "CASE_COLUMNS", "scatter_dex", "null_scatter_dex",
+           "predictive_power_pct", "extreme_mask", "bootstrap_ci", "seed_ci", "score_set",
+           "summarise_seeds", "compare_masking_methods", "paired_difference", "prediction_matrix",
+           "significance_table", "disagreements", "recovery_by_age_bin"]
+
 SCATTER_FACTOR = 1.49
 EXTREME_LOG_AGE = (7.0, 9.5)
+#: The columns that name a case in score frames (one row per model): what :func:`summarise_seeds` groups by.
+CASE_COLUMNS = ("case", "base_case", "input", "sample", "mask", "diameter", "diameter_unit", "labels", "group",
+                "masking")
 
 
 def scatter_dex(predicted, reference) -> float:
@@ -43,15 +51,24 @@ def bootstrap_ci(predicted, reference, n_boot: int = 1000, level: float = 0.68, 
     return float(np.quantile(s, q)), float(np.quantile(s, 1 - q))
 
 
-def seed_ci(values, n_boot: int = 2000, level: float = 0.68, seed: int = 0) -> tuple[float, float]:
-    """Bootstrap confidence interval of the mean over independently trained seeds."""
+def seed_ci(values, level: float = 0.68) -> tuple[float, float]:
+    """Confidence interval of the mean over independently trained seeds: Student-t on the seed mean,
+    mean ± t_{(1+level)/2, n-1} x std / sqrt(n).
+
+    Honest for the 2-5 seeds of a profile (a bootstrap over 2-3 values is degenerate: with 2 it can only return
+    the values themselves). With one seed the interval has zero width (no information on training noise).
+    """
+    from scipy import stats
+
     v = np.asarray(values, float)
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return float("nan"), float("nan")
+    m = float(v.mean())
     if v.size < 2:
-        return float(v.mean()) if v.size else float("nan"), float(v.mean()) if v.size else float("nan")
-    rng = np.random.default_rng(seed)
-    m = v[rng.integers(0, len(v), (n_boot, len(v)))].mean(axis=1)
-    q = (1 - level) / 2
-    return float(np.quantile(m, q)), float(np.quantile(m, 1 - q))
+        return m, m
+    half = float(stats.t.ppf((1 + level) / 2, v.size - 1) * v.std(ddof=1) / np.sqrt(v.size))
+    return m - half, m + half
 
 
 def score_set(predicted, reference, train_log_ages) -> dict[str, float]:
@@ -70,19 +87,21 @@ def score_set(predicted, reference, train_log_ages) -> dict[str, float]:
     }
 
 
-def summarise_seeds(scores, by=("case", "input", "sample", "mask", "diameter_px", "labels", "group", "masking")):
+def summarise_seeds(scores, by=CASE_COLUMNS):
     """Aggregate store rows over seeds: mean and std of train / val / test scatter, the null and the predictive
     power per case (pandas in, pandas out).
 
     ``test_ci_lo`` / ``test_ci_hi`` is a 68 % interval of the mean test scatter combining the spread over seeds
-    (``test_seed_ci_*``, bootstrap of the seed mean) and the test-set bootstrap of each run, in quadrature: with
-    one seed it is the bootstrap interval alone.
+    (``test_seed_ci_*``: Student-t on the seed mean, :func:`seed_ci`) and the test-set bootstrap of each run (which
+    clusters happen to be in the test set), in quadrature: with one seed it is the bootstrap interval alone.
     """
     import pandas as pd
 
     df = scores.copy()
     df["group"] = df["group"].fillna("all") if "group" in df else "all"
     df["masking"] = df["masking"].fillna("retrain") if "masking" in df else "retrain"
+    if "diameter_unit" in df:
+        df["diameter_unit"] = df["diameter_unit"].fillna("px")
     by = [b for b in by if b in df.columns]
     out = []
     for key, g in df.groupby(by, dropna=False, sort=False):
@@ -123,8 +142,8 @@ def compare_masking_methods(summary, scores=None):
     s["mask_kind"] = s["mask"].replace({"none": "mask_centre"})
     rows = []
     for (inp, sample, kind), g in s[s["labels"] == "reference"].groupby(["input", "sample", "mask_kind"]):
-        r = g[g["masking"] == "retrain"].set_index("diameter_px")
-        a = g[g["masking"] == "amortised"].set_index("diameter_px")
+        r = g[g["masking"] == "retrain"].set_index("diameter")
+        a = g[g["masking"] == "amortised"].set_index("diameter")
         common = r.index.intersection(a.index)
         if len(common) == 0:
             continue
@@ -136,7 +155,7 @@ def compare_masking_methods(summary, scores=None):
         if scores is not None:
             sc = scores.copy()
             sc["masking"] = sc["masking"].fillna("retrain") if "masking" in sc else "retrain"
-            sel = (sc["input"] == inp) & (sc["sample"] == sample) & sc["diameter_px"].isin(common) & \
+            sel = (sc["input"] == inp) & (sc["sample"] == sample) & sc["diameter"].isin(common) & \
                   (sc["labels"] == "reference") & sc["mask"].replace({"none": "mask_centre"}).eq(kind)
             t_r = sc.loc[sel & (sc["masking"] == "retrain"), "wall_time_s"].sum()
             t_a = sc.loc[sel & (sc["masking"] == "amortised"), "wall_time_s"].sum()

@@ -6,6 +6,8 @@ pool, conv). A width multiplier scales every layer, so CPU profiles can train a 
 """
 from __future__ import annotations
 
+__all__ = ["LAYER_ORDERS", "PRECISIONS", "resolve_precision", "build_cnn"]
+
 LAYER_ORDERS = ("paper", "authors")
 
 
@@ -23,9 +25,9 @@ def resolve_precision(precision: str) -> str:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
     if precision != "auto":
         return precision
-    import tensorflow as tf
+    from .runtime import quiet_import_tf
 
-    if tf.config.list_physical_devices("GPU"):
+    if quiet_import_tf().config.list_physical_devices("GPU"):
         return "mixed_bfloat16"
     try:
         flags = open("/proc/cpuinfo").read()
@@ -35,8 +37,8 @@ def resolve_precision(precision: str) -> str:
 
 
 def build_cnn(input_shape: tuple[int, int, int], width: float = 1.0, layer_order: str = "paper",
-              learning_rate: float = 1e-6, precision: str = "float32", jit_compile: bool = False,
-              seed: int | None = None):
+              learning_rate=1e-6, precision: str = "float32", jit_compile: bool = False,
+              seed: int | None = None, steps_per_execution: int = 1):
     """Build and compile the CNN.
 
     Parameters
@@ -47,8 +49,8 @@ def build_cnn(input_shape: tuple[int, int, int], width: float = 1.0, layer_order
         Multiplier on every layer's width (1.0 = the study's); each layer keeps at least 4 units.
     layer_order : {"paper", "authors"}
         Where the third max-pool sits (see module docstring).
-    learning_rate : float
-        Adam learning rate (the authors' code: 1e-6).
+    learning_rate : float or keras.optimizers.schedules.LearningRateSchedule
+        Adam learning rate (the authors' code: 1e-6), or a schedule (:func:`~clusterage_utils.recipe.learning_rate`).
     precision : str
         ``float32``, ``mixed_bfloat16``, ``mixed_float16`` or ``auto`` (see :func:`resolve_precision`); the
         output layer always computes in float32.
@@ -58,6 +60,9 @@ def build_cnn(input_shape: tuple[int, int, int], width: float = 1.0, layer_order
         Seeds every layer's Glorot-uniform initializer explicitly. Without it Keras draws initializer seeds from
         Python's global ``random``, which other threads (a Dask worker's event loop, say) also consume, so the
         initial weights would depend on timing.
+    steps_per_execution : int
+        Training steps run in one call into TensorFlow (Keras' ``steps_per_execution``): the same updates in the
+        same order, without Python's per-step overhead. Training uses one epoch per call.
 
     Returns
     -------
@@ -92,5 +97,5 @@ def build_cnn(input_shape: tuple[int, int, int], width: float = 1.0, layer_order
     optimizer = keras.optimizers.Adam(learning_rate=learning_rate)
     if policy == "mixed_float16":
         optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
-    model.compile(optimizer=optimizer, loss="mse", jit_compile=jit_compile)
+    model.compile(optimizer=optimizer, loss="mse", jit_compile=jit_compile, steps_per_execution=steps_per_execution)
     return model

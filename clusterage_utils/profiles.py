@@ -1,15 +1,20 @@
-"""Named compute profiles, kept in one place: how big a survey, how wide a network, how many seeds.
+"""Named compute profiles, kept in one place: how big a survey, how wide a network, which recipe, how many seeds.
 
-=========  ==========================================================  ===========================================
-profile    mock survey                                                 training
-=========  ==========================================================  ===========================================
-smoke      3 galaxies, 5 % of Table 1's N (~90 clusters), seconds      1/16-width net, 2 epochs, 1 seed, 3 diameters
-laptop     15 galaxies, 25 % of Table 1 (~2,160 clusters), ~1 min      1/16-width net, <= 15 epochs, 2 seeds, 5 diameters
-paper      15 galaxies, 100 % (8,651 clusters)                         the study's: full width, 200 epochs,
-                                                                       patience 30, 5 seeds, diameters 0-78 step 2
-=========  ==========================================================  ===========================================
+=========  =====================================================  ===============================================
+profile    mock survey                                            training
+=========  =====================================================  ===============================================
+smoke      3 galaxies, 5 % of Table 1's N (~90 clusters)          1/16-width net, 2 epochs, 1 seed, 3 diameters:
+                                                                  seconds, for the tests
+laptop     15 galaxies, 25 % of Table 1 (~2,160 clusters)         1/16-width net, warm-up + cosine learning rate,
+                                                                  <= 15 epochs, 3 seeds, 10 diameters, amortised
+                                                                  sweeps: the book's default on a 2-core CPU
+paper      15 galaxies, 100 % (8,651 clusters)                    the study's: full width, Adam 1e-6, 200 epochs,
+                                                                  patience 30, 5 seeds, every diameter 0-78 px
+                                                                  retrained: GPU-days
+=========  =====================================================  ===============================================
 
-Each choice and its cost is discussed on the book's compute page.
+The CPU profiles' recipe was chosen by ``benchmarks/bench_recipe.py``; the book's compute page shows the
+measurements behind it.
 """
 from __future__ import annotations
 
@@ -17,6 +22,8 @@ import dataclasses
 from dataclasses import dataclass, field
 
 from .reference import galaxies
+
+__all__ = ["TrainingSettings", "Profile", "PROFILES", "CPU_RECIPE", "ALL_GALAXIES", "get_profile", "profile_table"]
 
 ALL_GALAXIES: tuple[str, ...] = tuple(galaxies().index)
 
@@ -34,16 +41,27 @@ class TrainingSettings:
     batch_size : int
         Mini-batch size (the study: 32).
     learning_rate : float
-        Adam learning rate. The authors' code uses 1e-6 with 200 epochs; narrower nets trained for fewer epochs
-        need a larger step.
+        Adam learning rate (the peak of a schedule). The authors' code uses 1e-6 with 200 epochs; narrower nets
+        trained for fewer epochs need a larger step.
+    lr_schedule : {"constant", "cosine"}
+        ``constant`` (the study) or a cosine decay to ``final_lr_fraction x learning_rate`` at ``epochs``
+        (:func:`~clusterage_utils.recipe.learning_rate`).
+    warmup_epochs : float
+        Linear warm-up of the learning rate from 0 (0 = none).
+    final_lr_fraction : float
+        End of the cosine decay, as a fraction of ``learning_rate``.
+    min_epochs : int
+        Early stopping may stop (and the best weights are chosen) only from this epoch on.
     rotations : str
         ``"all"``: every training cutout is seen in its four 90-degree rotations each epoch (the study's x4);
         ``"random"``: one random rotation per cutout per epoch (4x cheaper epochs, same augmentation in expectation).
     flips : bool
         Also flip at random (the study tried it and found no gain).
-    input_mode : {"memory", "stream"}
-        Read the cutout file once into memory (fast) or stream batches from HDF5 (memory flat in N);
-        both give identical batches.
+    input_mode : {"auto", "memory", "stream"}
+        ``memory``: the preprocessed cutouts sit in memory as one tensor and ``tf.data`` gathers and rotates
+        batches in the graph (fast); ``stream``: batches are read from HDF5 and preprocessed in numpy (memory
+        flat in N); ``auto``: memory when the file fits comfortably in this machine's memory. All give identical
+        batches (:mod:`~clusterage_utils.inputs`).
     precision : {"float32", "mixed_bfloat16", "mixed_float16", "auto"}
         Compute precision (the output layer always stays float32). ``auto``: bfloat16 on a GPU or on a CPU with
         AMX, float32 otherwise (bfloat16 was slower on an AVX512-BF16 CPU without AMX, measured).
@@ -52,7 +70,9 @@ class TrainingSettings:
     seeds : tuple of int
         Independent trainings per case.
     diameters_px : tuple of int
-        Mask diameters of the masking sweeps.
+        Mask diameters (px) of the masking sweeps; an amortised model is trained on this grid.
+    diameters_pc : tuple of int
+        Mask diameters (pc) of the physical-scale sweeps (chapter 10), converted per galaxy with its distance.
     """
 
     width: float = 1.0
@@ -60,29 +80,57 @@ class TrainingSettings:
     patience: int = 30
     batch_size: int = 32
     learning_rate: float = 1e-6
+    lr_schedule: str = "constant"
+    warmup_epochs: float = 0
+    final_lr_fraction: float = 0.0
+    min_epochs: int = 0
     rotations: str = "all"
     flips: bool = False
-    input_mode: str = "memory"
+    input_mode: str = "auto"
     precision: str = "float32"
     jit_compile: bool = False
     seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
     diameters_px: tuple[int, ...] = tuple(range(0, 80, 2))
+    diameters_pc: tuple[int, ...] = tuple(range(0, 160, 10))
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
 
+#: The CPU profiles' recipe (``benchmarks/bench_recipe.py``): Adam peaking at 1e-3 after a one-epoch linear warm-up,
+#: cosine decay to 0 at the epoch cap, early stopping only from epoch 8 (patience 5, best weights kept).
+CPU_RECIPE = dict(width=1 / 16, batch_size=32, learning_rate=1e-3, lr_schedule="cosine", warmup_epochs=1,
+                  final_lr_fraction=0.0, min_epochs=8, patience=5, epochs=15, rotations="random")
+
+
 @dataclass(frozen=True)
 class Profile:
-    """A named profile: mock-survey size plus training settings."""
+    """A named profile: mock-survey size, training settings, and how the masking sweeps are made.
+
+    Attributes
+    ----------
+    name : str
+    galaxies : tuple of str
+        Table 1 galaxies of the mock survey.
+    fraction : float
+        Fraction of Table 1's N per galaxy.
+    training : TrainingSettings
+    description : str
+    sweep_masking : {"retrain", "amortised"}
+        The masking method of the sweeps (chapters 03, 04, 06, 09, 10): one network per diameter (the study), or
+        one per panel and seed trained on random diameters, with the study's cases retrained as checks.
+    """
 
     name: str
     galaxies: tuple[str, ...]
     fraction: float
     training: TrainingSettings = field(default_factory=TrainingSettings)
     description: str = ""
-    #: Mask diameters in parsec of the physical-scale chapter (converted per galaxy with its distance).
-    diameters_pc: tuple[int, ...] = tuple(range(0, 160, 10))
+    sweep_masking: str = "retrain"
+
+    def __post_init__(self):
+        if self.sweep_masking not in ("retrain", "amortised"):
+            raise ValueError(f"sweep_masking must be 'retrain' or 'amortised', got {self.sweep_masking!r}")
 
 
 PROFILES: dict[str, Profile] = {
@@ -90,19 +138,19 @@ PROFILES: dict[str, Profile] = {
         name="smoke",
         galaxies=("IC_5332", "NGC_628C", "NGC_1566"),
         fraction=0.05,
-        training=TrainingSettings(width=1 / 16, epochs=2, patience=1, batch_size=32, learning_rate=1e-3,
-                                  rotations="random", seeds=(0,), diameters_px=(0, 12, 24)),
+        training=TrainingSettings(**{**CPU_RECIPE, "epochs": 2, "min_epochs": 0, "patience": 1, "warmup_epochs": 0},
+                                  seeds=(0,), diameters_px=(0, 12, 24), diameters_pc=(0, 20, 40)),
         description="seconds: tests and CI",
-        diameters_pc=(0, 20, 40),
+        sweep_masking="amortised",
     ),
     "laptop": Profile(
         name="laptop",
         galaxies=ALL_GALAXIES,
         fraction=0.25,
-        training=TrainingSettings(width=1 / 16, epochs=15, patience=4, batch_size=32, learning_rate=1e-3,
-                                  rotations="random", seeds=(0, 1), diameters_px=(0, 6, 12, 24, 48)),
-        description="the book's default: a 2-core laptop in under an hour",
-        diameters_pc=(0, 15, 40),
+        training=TrainingSettings(**CPU_RECIPE, seeds=(0, 1, 2), diameters_px=(0, 2, 4, 6, 8, 12, 16, 24, 32, 48),
+                                  diameters_pc=(0, 15, 30, 60)),
+        description="the book's default: a 2-core CPU in under an hour",
+        sweep_masking="amortised",
     ),
     "paper": Profile(
         name="paper",
@@ -120,3 +168,24 @@ def get_profile(name: str) -> Profile:
         return PROFILES[name]
     except KeyError:
         raise ValueError(f"unknown profile {name!r}; allowed: {', '.join(PROFILES)}") from None
+
+
+def profile_table():
+    """The profiles side by side (for the compute page): survey size and every training setting that differs
+    between them."""
+    import pandas as pd
+
+    from .reference import galaxies
+
+    g = galaxies()
+    rows = []
+    for p in PROFILES.values():
+        t = p.training
+        rows.append({"profile": p.name, "galaxies": len(p.galaxies), "fraction": p.fraction,
+                     "clusters": int(sum(round(p.fraction * g.loc[x, "n_clusters"]) for x in p.galaxies)),
+                     "width": t.width, "epochs": t.epochs, "patience": t.patience, "min_epochs": t.min_epochs,
+                     "learning_rate": t.learning_rate, "schedule": t.lr_schedule, "warmup_epochs": t.warmup_epochs,
+                     "rotations": t.rotations, "seeds": len(t.seeds),
+                     "sweep_diameters_px": ", ".join(str(d) for d in t.diameters_px),
+                     "sweep_masking": p.sweep_masking, "purpose": p.description})
+    return pd.DataFrame(rows).set_index("profile")

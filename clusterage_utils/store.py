@@ -16,6 +16,9 @@ import pandas as pd
 
 from . import __version__
 from ._atomic import atomic_path
+from .experiments import Experiment
+
+__all__ = ["STORE_VERSION", "StoreError", "record_key", "ResultsStore"]
 
 STORE_VERSION = 1
 
@@ -104,10 +107,17 @@ class ResultsStore:
         rows = []
         for k in (keys if keys is not None else self.keys()):
             r = self.get(k)
-            row = {"key": k, "case": r["case"], "name": r["name"]}
-            row.update({f"{f}": v for f, v in r["experiment"].items() if f != "training"})
+            exp = Experiment.from_dict(r["experiment"])     # names follow today's vocabulary, not the record's
+            row = {"key": k, "case": exp.case, "base_case": exp.base_case, "name": exp.name}
+            row.update({f: v for f, v in exp.to_dict().items() if f != "training"})
             row.update({k2: v for k2, v in r.items() if isinstance(v, (int, float, str)) and k2 not in row})
             row["width"] = r["experiment"]["training"]["width"]
+            row["max_epochs"] = r["experiment"]["training"]["epochs"]
+            row["min_epochs"] = r["experiment"]["training"].get("min_epochs", 0)
+            if "stopped_early" not in row and "epochs_run" in row:   # records written before it was stored
+                row["stopped_early"] = row["epochs_run"] < row["max_epochs"]
+            row["tf_threads"] = r.get("runtime", {}).get("tf_threads")
+            row["late_val_gain"] = _late_gain(r.get("history", {}).get("val_loss", []))
             rows.append(row)
         return pd.DataFrame(rows)
 
@@ -120,6 +130,16 @@ class ResultsStore:
         h = pd.DataFrame(self.get(key)["history"])
         h.insert(0, "epoch", np.arange(1, len(h) + 1))
         return h
+
+
+def _late_gain(val_loss, last: int = 3) -> float:
+    """Relative gain of the validation loss in the last ``last`` epochs: (best before - best in them) / best
+    before; positive when the run was still improving at its end (NaN for short runs)."""
+    v = np.asarray(val_loss, float)
+    if len(v) <= last:
+        return float("nan")
+    before = v[:-last].min()
+    return float((before - v[-last:].min()) / before) if before > 0 else float("nan")
 
 
 def _json_default(o):

@@ -10,6 +10,11 @@ from astropy.table import Table
 from clusterage_utils import BANDS
 from clusterage_utils.mock import make_wcs
 from clusterage_utils.products import catalogue_filenames, image_filename
+from clusterage_utils.profiles import TrainingSettings
+
+#: Training settings of the learnable toy (tests): tiny, fast, one seed.
+TOY = TrainingSettings(width=1 / 16, epochs=25, patience=25, batch_size=32, learning_rate=2e-3, rotations="random",
+                       seeds=(0,), diameters_px=(0, 8))
 
 
 def write_products(root: Path, galaxy_id: str = "NGC_1566", shape=(400, 420), sources=((200.0, 210.0),),

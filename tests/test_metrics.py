@@ -1,9 +1,20 @@
-"""Scores on hand-made arrays."""
+"""Scores, intervals, paired tests and disagreements on hand-made arrays."""
 import numpy as np
+import pandas as pd
 import pytest
 
-from clusterage_utils.metrics import (bootstrap_ci, null_scatter_dex, predictive_power_pct, scatter_dex,
-                                      score_set, seed_ci)
+from clusterage_utils.metrics import (
+    bootstrap_ci,
+    disagreements,
+    null_scatter_dex,
+    paired_difference,
+    predictive_power_pct,
+    recovery_by_age_bin,
+    scatter_dex,
+    score_set,
+    seed_ci,
+    summarise_seeds,
+)
 
 
 def test_scatter_is_1p49_median_absolute_deviation():
@@ -34,3 +45,73 @@ def test_subsets_and_ci():
     lo, hi = seed_ci([0.4, 0.5, 0.45])
     assert 0.4 <= lo < hi <= 0.5
     assert all(np.isnan(v) for v in bootstrap_ci([], []))   # empty test set: NaN, not an error
+
+
+def test_paired_difference_detects_a_real_gap_and_not_a_null_one():
+    rng = np.random.default_rng(0)
+    ref = rng.uniform(6, 10, 800)
+    good = ref + rng.normal(0, 0.3, 800)
+    bad = ref + rng.normal(0, 0.6, 800)
+    res = paired_difference(bad, good, ref)
+    assert res["diff_dex"] > 0 and res["ci_lo"] > 0 and res["p_value"] < 0.01
+    same = paired_difference(good, good + rng.normal(0, 1e-4, 800), ref)
+    assert same["ci_lo"] < 0 < same["ci_hi"] and same["p_value"] > 0.05
+    with pytest.raises(ValueError, match="same clusters"):
+        paired_difference(good[:5], good, ref)
+
+def test_disagreements_flag_outliers_and_say_who_is_right():
+    rng = np.random.default_rng(3)
+    n = 500
+    true = rng.uniform(6, 10, n)
+    label = true + rng.normal(0, 0.1, n)
+    pred = true + rng.normal(0, 0.1, n)
+    label[:5] = 10.0                       # five degenerate reference ages; the CNN got them right
+    df = pd.DataFrame({"set": "test", "label": label, "pred": pred, "true_log_age": true})
+    out = disagreements(df)
+    assert set(range(5)) <= set(out.index)
+    assert (out.loc[range(5), "closer_to_truth"] == "cnn").all()
+    assert len(out) < 15
+
+def test_paired_difference_pools_seeds():
+    rng = np.random.default_rng(1)
+    ref = rng.uniform(6, 10, 400)
+    good = ref + rng.normal(0, 0.3, (3, 400))                 # three seeds on the same clusters
+    bad = ref + rng.normal(0, 0.5, (2, 400))
+    res = paired_difference(bad, good, ref)
+    assert res["n_seeds"] == (2, 3) and res["ci_lo"] > 0
+    null = np.full((1, 400), ref.mean())
+    assert paired_difference(good, null, ref)["ci_hi"] < 0   # better than the null predictor
+
+def test_summary_interval_combines_seeds_and_bootstrap():
+
+    base = {"case": "c", "input": "five_band", "sample": "full", "mask": "none", "diameter": 0,
+            "labels": "reference", "group": None, "masking": "retrain", "null_scatter_dex": 1.0, "n_train": 10,
+            "n_test": 5, "train_scatter_dex": 0.1, "val_scatter_dex": 0.2}
+    one = pd.DataFrame([{**base, "test_scatter_dex": 0.5, "test_scatter_ci_lo": 0.4, "test_scatter_ci_hi": 0.6}])
+    s1 = summarise_seeds(one).iloc[0]
+    assert s1["test_ci_lo"] == pytest.approx(0.4) and s1["test_ci_hi"] == pytest.approx(0.6)
+    two = pd.DataFrame([{**base, "test_scatter_dex": v, "test_scatter_ci_lo": v - 0.1, "test_scatter_ci_hi": v + 0.1}
+                        for v in (0.4, 0.6)])
+    s2 = summarise_seeds(two).iloc[0]
+    # wider than either source alone: seeds give +-0.1, bootstrap +-0.1
+    assert s2["test_ci_hi"] - s2["test_scatter_mean"] > 0.1 and s2["test_scatter_mean"] - s2["test_ci_lo"] > 0.1
+    from scipy import stats
+
+    half = stats.t.ppf(0.84, 1) * np.std([0.4, 0.6], ddof=1) / np.sqrt(2)   # Student-t, honest for 2 seeds
+    assert s2["test_seed_ci_lo"] == pytest.approx(0.5 - half) and s2["test_seed_ci_hi"] == pytest.approx(0.5 + half)
+    assert s2["test_seed_ci_lo"] < 0.4                                  # wider than the two values themselves
+
+def test_recovery_by_age_bin_sees_degenerate_reference_ages():
+
+    rng = np.random.default_rng(2)
+    true = rng.uniform(6, 10, 2000)
+    label = true + rng.normal(0, 0.1, len(true))
+    young = true < 7
+    label[young] = rng.uniform(8.5, 9.5, young.sum())        # young clusters fitted as old
+    pred = true + rng.normal(0, 0.2, len(true))
+    t = recovery_by_age_bin(pd.DataFrame({"set": "test", "label": label, "pred": pred, "true_log_age": true}))
+    first = t.iloc[0]
+    assert first["true_log_age_bin"] == "6-7" and first["reference_scatter_dex"] > 1 > first["cnn_scatter_dex"]
+    assert first["reference_bias_dex"] > 1
+    with pytest.raises(ValueError, match="true ages"):
+        recovery_by_age_bin(pd.DataFrame({"set": ["test"], "label": [7.0], "pred": [7.0]}))

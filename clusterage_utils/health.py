@@ -1,0 +1,194 @@
+"""Is a set of trainings fit to make a figure from? Checks computed from the results store, never typed.
+
+Per run (:func:`run_flags`)
+    ``worse_than_null``: the whole 68 % test-bootstrap interval of the scatter lies above the null predictor;
+    ``stuck_at_start``: early stopping ended the run with its best epoch at or before :data:`STUCK_EPOCH` (a
+    plateau at the start: the network never learnt); ``still_improving``: the run hit its epoch cap with its best
+    epoch among the last two (more epochs would have helped).
+Per case (:func:`case_health`)
+    the seed range (max - min test scatter over seeds), and whether the case is indistinguishable from the null
+    (its interval of the seed mean reaches the null): an honest "no detectable signal", not a defect.
+Per sweep (:func:`monotonicity_violations`)
+    masking more cannot add information: a larger inner mask (``mask_centre``) or a smaller kept region
+    (``keep_centre``) scoring better than its neighbour beyond both 68 % intervals, or a masked case beating the
+    unmasked one, is a violation. It is *consistent* when every seed of the better case beats every seed of the
+    other: a property of the representation or the learner that a page must explain; otherwise it is noise.
+
+Shuffled-label controls are expected to sit at the null; they are reported but never counted as failures.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .metrics import CASE_COLUMNS, summarise_seeds
+
+__all__ = ["STUCK_EPOCH", "STILL_IMPROVING_GAIN", "run_flags", "case_health", "monotonicity_violations",
+           "health_report", "health_summary", "page_health"]
+
+#: A run early-stopped with its best epoch at or before this one never left its starting plateau.
+STUCK_EPOCH = 2
+#: Relative fall of the validation loss in the last three epochs above which a run at its cap was still improving.
+STILL_IMPROVING_GAIN = 0.02
+
+_PANEL = ["input", "sample", "labels", "group", "masking", "normalisation", "split", "mask_convention"]
+
+
+def run_flags(scores: pd.DataFrame) -> pd.DataFrame:
+    """Per-run health flags (see the module docstring) added to store rows.
+
+    Parameters
+    ----------
+    scores : pandas.DataFrame
+        :meth:`~clusterage_utils.store.ResultsStore.scores` rows.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``scores`` with boolean columns ``worse_than_null``, ``stuck_at_start``, ``still_improving`` and
+        ``control`` (shuffled labels).
+    """
+    df = scores.copy()
+    df["control"] = df["labels"].eq("shuffled") if "labels" in df else False
+    df["worse_than_null"] = df["test_scatter_ci_lo"] > df["null_scatter_dex"]
+    stopped = df["stopped_early"].astype(bool) if "stopped_early" in df else df["epochs_run"] < df["max_epochs"]
+    df["stuck_at_start"] = stopped & (df["best_epoch"] <= STUCK_EPOCH)
+    gain = df["late_val_gain"] if "late_val_gain" in df else pd.Series(np.nan, index=df.index)
+    df["still_improving"] = ~stopped & (df["epochs_run"] >= df["max_epochs"]) & (gain > STILL_IMPROVING_GAIN)
+    return df
+
+
+def case_health(scores: pd.DataFrame) -> pd.DataFrame:
+    """Per case: seeds, seed range (dex), mean test scatter and its 68 % interval, the null, and whether the case
+    is indistinguishable from the null.
+
+    Parameters
+    ----------
+    scores : pandas.DataFrame
+        Store rows (several seeds per case).
+    """
+    summ = summarise_seeds(scores, by=CASE_COLUMNS + tuple(c for c in ("normalisation", "split", "mask_convention")
+                                                           if c in scores))
+    rng = scores.groupby("case")["test_scatter_dex"].agg(lambda v: float(v.max() - v.min()))
+    summ["seed_range_dex"] = summ["case"].map(rng)
+    summ["no_detectable_signal"] = summ["test_ci_hi"] >= summ["null_scatter_dex"]
+    return summ
+
+
+def _neighbours(panel: pd.DataFrame, kind: str) -> list[tuple[pd.Series, pd.Series]]:
+    """(smaller diameter, larger diameter) rows of one sweep, the unmasked case first for inner masking."""
+    if kind == "mask_centre":
+        rows = panel[panel["mask"].isin(["none", "mask_centre"])].copy()
+        rows.loc[rows["mask"] == "none", "diameter"] = 0
+    else:
+        rows = panel[panel["mask"] == "keep_centre"].copy()
+    rows = rows.sort_values("diameter")
+    return [(rows.iloc[i], rows.iloc[i + 1]) for i in range(len(rows) - 1)]
+
+
+def monotonicity_violations(summary: pd.DataFrame, scores: pd.DataFrame) -> pd.DataFrame:
+    """Sweeps where masking more scores better beyond both 68 % intervals (see the module docstring).
+
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        :func:`case_health` (or :func:`~clusterage_utils.metrics.summarise_seeds`) rows.
+    scores : pandas.DataFrame
+        The store rows behind it (per seed), to tell consistent violations from noise.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per violation: ``panel``, ``kind`` (``mask_centre``, ``keep_centre`` or ``masked_vs_unmasked``),
+        ``better`` and ``worse`` cases (the one with more masking that scores better, and the other), their mean
+        test scatters, and ``consistent``.
+    """
+    s = summary[summary["labels"] != "shuffled"]
+    if "diameter_unit" in s:
+        s = s[s["diameter_unit"].fillna("px") == "px"]
+    per_seed = scores.groupby("case")["test_scatter_dex"].apply(list)
+    panel_cols = [c for c in _PANEL if c in s]
+    rows = []
+
+    def add(kind, panel, better, worse):
+        if better["test_ci_hi"] < worse["test_ci_lo"]:
+            b, w = per_seed.get(better["case"], []), per_seed.get(worse["case"], [])
+            rows.append({"panel": panel, "kind": kind, "better": better["case"], "worse": worse["case"],
+                         "better_dex": better["test_scatter_mean"], "worse_dex": worse["test_scatter_mean"],
+                         "consistent": bool(len(b) and len(w) and max(b) < min(w))})
+
+    for key, panel in s.fillna({"group": "all"}).groupby(panel_cols, dropna=False):
+        name = "/".join(str(k) for k in (key if isinstance(key, tuple) else (key,)) if k not in ("reference", "all",
+                                                                                               "retrain"))
+        for small, large in _neighbours(panel, "mask_centre"):
+            add("mask_centre", name, large, small)            # more masked, better
+        for small, large in _neighbours(panel, "keep_centre"):
+            add("keep_centre", name, small, large)            # less kept, better
+        unmasked = panel[panel["mask"] == "none"]
+        if len(unmasked):
+            for _, m in panel[panel["mask"] != "none"].iterrows():
+                add("masked_vs_unmasked", name, m, unmasked.iloc[0])
+    return pd.DataFrame(rows, columns=["panel", "kind", "better", "worse", "better_dex", "worse_dex", "consistent"])
+
+
+def health_report(scores: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Every check at once: ``runs`` (:func:`run_flags`), ``cases`` (:func:`case_health`) and ``violations``
+    (:func:`monotonicity_violations`)."""
+    runs = run_flags(scores)
+    cases = case_health(scores)
+    return {"runs": runs, "cases": cases, "violations": monotonicity_violations(cases, scores)}
+
+
+def health_summary(report: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """One table a reader can scan: each check, its count or value, and what it means.
+
+    Counts exclude the shuffled-label controls (expected at the null) except in their own line.
+    """
+    runs, cases, viol = report["runs"], report["cases"], report["violations"]
+    ref = runs[~runs["control"]]
+    ref_cases = cases[cases["labels"] != "shuffled"]
+    multi = ref_cases[ref_cases["n_seeds"] > 1]["seed_range_dex"]
+    q90 = float(np.quantile(multi, 0.9)) if len(multi) else float("nan")
+    items = [
+        ("trainings (reference labels)", len(ref), "records in the store behind these pages"),
+        ("worse than the null", int(ref["worse_than_null"].sum()), "whole test interval above the null"),
+        ("stuck at the start", int(ref["stuck_at_start"].sum()), f"early-stopped, best epoch <= {STUCK_EPOCH}"),
+        ("still improving at the epoch cap", int(ref["still_improving"].sum()),
+         f"validation loss fell > {100 * STILL_IMPROVING_GAIN:.0f} % in the last 3 epochs"),
+        ("seed range, 90th percentile (dex)", round(q90, 3), f"over {len(multi)} cases with several seeds"),
+        ("seed range, largest (dex)", round(float(multi.max()), 3) if len(multi) else float("nan"),
+         ref_cases.loc[multi.idxmax(), "case"] if len(multi) else ""),
+        ("cases with no detectable signal", int(ref_cases["no_detectable_signal"].sum()),
+         "interval reaches the null: an honest null result"),
+        ("monotonicity violations, consistent", int(viol["consistent"].sum()), "explained on their page"),
+        ("monotonicity violations, inconsistent", int((~viol["consistent"]).sum()), "seed noise"),
+        ("shuffled-label controls below the null", int((runs["control"] & (runs["test_scatter_ci_hi"] <
+                                                                           runs["null_scatter_dex"])).sum()),
+         "should be 0"),
+    ]
+    return pd.DataFrame(items, columns=["check", "value", "meaning"])
+
+
+def page_health(scores: pd.DataFrame) -> dict[str, float | int | str]:
+    """The health of one page's trainings as flat numbers for its prose (shuffled-label controls excluded):
+    ``runs``, ``worse_than_null``, ``stuck``, ``still_improving``, ``seed_range_p90``, ``seed_range_max``,
+    ``seed_range_max_case``, ``violations_consistent``, ``violations_inconsistent``, ``no_signal`` (cases)
+    and ``verdict`` (a short sentence)."""
+    rep = health_report(scores)
+    runs = rep["runs"][~rep["runs"]["control"]]
+    cases = rep["cases"][rep["cases"]["labels"] != "shuffled"]
+    multi = cases[cases["n_seeds"] > 1]
+    viol = rep["violations"]
+    out = {"runs": len(runs), "worse_than_null": int(runs["worse_than_null"].sum()),
+           "stuck": int(runs["stuck_at_start"].sum()), "still_improving": int(runs["still_improving"].sum()),
+           "seed_range_p90": float(np.quantile(multi["seed_range_dex"], 0.9)) if len(multi) else float("nan"),
+           "seed_range_max": float(multi["seed_range_dex"].max()) if len(multi) else float("nan"),
+           "seed_range_max_case": multi.loc[multi["seed_range_dex"].idxmax(), "case"] if len(multi) else "",
+           "violations_consistent": int(viol["consistent"].sum()),
+           "violations_inconsistent": int((~viol["consistent"]).sum()),
+           "no_signal": int(cases["no_detectable_signal"].sum())}
+    bad = out["worse_than_null"] + out["stuck"]
+    out["verdict"] = ("every training converged and beats or matches the null" if bad == 0 else
+                      f"{bad} training(s) failed (worse than the null or stuck at the start): read this page's "
+                      f"figures with care")
+    return out

@@ -1,0 +1,320 @@
+"""Feeding cutouts to Keras: the order of an epoch's items, the augmentation, and two pipelines that give
+identical batches.
+
+One epoch of training is fixed by ``(seed, epoch)`` (:func:`epoch_items`): which cutout comes when, its rotation
+by a multiple of 90 degrees, an optional left-right flip and, for amortised masking, its mask. Two pipelines turn
+that order into batches:
+
+- **tensors** (:func:`tensor_dataset`): the preprocessed cutouts sit in memory as one tensor; ``tf.data`` gathers
+  each batch and rotates / flips it with a pixel permutation, all as graph ops with prefetching. This is the fast
+  path, used whenever one mask serves the whole training set and the file fits in memory.
+- **generator** (:func:`numpy_batches`): each batch is read (from memory or streamed from HDF5), preprocessed and
+  augmented in numpy. Memory stays flat in N, and per-item masks (amortised masking) work.
+
+Both give the same batches for the same seed (tested), so the choice never changes a result.
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+
+from .cutouts import CutoutFile
+from .preprocessing import preprocess
+
+__all__ = ["EpochItems", "epoch_items", "dihedral_permutations", "augment", "numpy_batches", "InputSource",
+           "raw_cutouts", "tensor_dataset", "generator_dataset", "ROTATIONS"]
+
+ROTATIONS = ("all", "random", "none")
+
+_RAW_CACHE: dict[tuple, np.ndarray] = {}
+#: One preprocessed array at a time, process-wide: tf.data keeps old generators (and whatever they reference)
+#: alive, so a per-training copy would accumulate until memory runs out.
+_PRE_CACHE: dict[tuple, np.ndarray] = {}
+
+
+@dataclass(frozen=True)
+class EpochItems:
+    """The items of one training epoch, in the order they are seen.
+
+    Attributes
+    ----------
+    position : ndarray of int
+        Position of the item in the training set.
+    rotation : ndarray of int
+        Quarter turns (0-3) applied to the cutout.
+    flip : ndarray of bool
+        Left-right flip after the rotation.
+    mask_id : ndarray of int
+        Index into the mask grid (amortised masking; all 0 otherwise).
+    """
+
+    position: np.ndarray
+    rotation: np.ndarray
+    flip: np.ndarray
+    mask_id: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.position)
+
+    def batches(self, batch_size: int):
+        """Yield the items of each batch as ``EpochItems`` slices (the last batch may be short)."""
+        for s in range(0, len(self), batch_size):
+            sl = slice(s, s + batch_size)
+            yield EpochItems(self.position[sl], self.rotation[sl], self.flip[sl], self.mask_id[sl])
+
+
+def epoch_items(n: int, rotations: str, seed: int, epoch: int, flips: bool = False, n_masks: int = 1
+                ) -> EpochItems:
+    """The shuffled, augmented item order of one epoch over ``n`` training cutouts.
+
+    Parameters
+    ----------
+    n : int
+        Training-set size.
+    rotations : {"all", "random", "none"}
+        ``all``: each cutout appears in its 4 rotations (the study's x4); ``random``: once, with a random
+        rotation; ``none``: once, unrotated.
+    seed, epoch : int
+        The order is a pure function of ``(seed, epoch)``.
+    flips : bool
+        A random left-right flip per item (the study found no gain; off by default).
+    n_masks : int
+        Amortised masking: each item gets a mask id drawn uniformly from ``range(n_masks)``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``rotations``.
+    """
+    if rotations not in ROTATIONS:
+        raise ValueError(f"rotations must be one of {ROTATIONS}, got {rotations!r}")
+    rng = np.random.default_rng([seed, epoch])
+    if rotations == "all":
+        items = np.stack(np.meshgrid(np.arange(n), np.arange(4), indexing="ij"), -1).reshape(-1, 2)
+    elif rotations == "random":
+        items = np.column_stack([np.arange(n), rng.integers(0, 4, n)])
+    else:
+        items = np.column_stack([np.arange(n), np.zeros(n, int)])
+    items = items[rng.permutation(len(items))]
+    mask_id = rng.integers(0, n_masks, len(items))
+    flip = rng.random(len(items)) < 0.5 if flips else np.zeros(len(items), bool)
+    return EpochItems(items[:, 0], items[:, 1], flip, mask_id)
+
+
+@functools.lru_cache(maxsize=8)
+def dihedral_permutations(height: int, width: int) -> np.ndarray:
+    """Pixel permutations of the 8 rotations / flips of an image: row ``rotation + 4 * flip`` gives, for each
+    output pixel (flattened), the input pixel it takes (``np.rot90(x, rotation)`` then ``[:, ::-1]`` if flip).
+
+    Returns
+    -------
+    ndarray of int32, shape (8, height * width)
+    """
+    if height != width:
+        raise ValueError(f"rotations by 90 degrees need square cutouts, got {height} x {width}")
+    idx = np.arange(height * width).reshape(height, width)
+    out = []
+    for flip in (False, True):
+        for k in range(4):
+            r = np.rot90(idx, k)
+            out.append((r[:, ::-1] if flip else r).ravel())
+    return np.asarray(out, np.int32)
+
+
+def augment(batch_nhwc: np.ndarray, rotation, flip=None) -> np.ndarray:
+    """Rotate each image of a channels-last batch by ``rotation`` quarter turns, then flip it left-right where
+    ``flip`` is True (numpy; the tensor pipeline does the same with :func:`dihedral_permutations`)."""
+    x = np.asarray(batch_nhwc)
+    k = np.broadcast_to(np.asarray(rotation, int) % 4, (len(x),))
+    out = np.empty_like(x)
+    for q in range(4):
+        sel = k == q
+        if sel.any():
+            out[sel] = np.rot90(x[sel], q, axes=(1, 2))
+    if flip is not None:
+        f = np.asarray(flip, bool)
+        out[f] = out[f, :, ::-1]
+    return out
+
+
+def numpy_batches(fetch, y: np.ndarray, batch_size: int, rotations: str, seed: int, epoch: int,
+                  flips: bool = False, n_masks: int = 1):
+    """One epoch of training batches built in numpy (the generator pipeline).
+
+    Parameters
+    ----------
+    fetch : callable or ndarray
+        ``fetch(positions, mask_ids)`` returns the preprocessed channels-last batch; an array is indexed by
+        position.
+    y : ndarray
+        Targets per training position.
+    batch_size, rotations, seed, epoch, flips, n_masks
+        As :func:`epoch_items`.
+
+    Yields
+    ------
+    (ndarray, ndarray)
+        Images (k, H, W, C) float32 and targets (k,) float32.
+    """
+    if not callable(fetch):
+        arr = fetch
+        fetch = lambda pos, _m: arr[pos]  # noqa: E731
+    items = epoch_items(len(y), rotations, seed, epoch, flips, n_masks)
+    for b in items.batches(batch_size):
+        xb = augment(fetch(b.position, b.mask_id), b.rotation, b.flip if flips else None)
+        yield xb, np.asarray(y, np.float32)[b.position]
+
+
+def raw_cutouts(data: CutoutFile) -> np.ndarray:
+    """All cutouts of a file (N, 5, H, W), read once per process and cached (keyed by path and fingerprint)."""
+    key = (str(data.path), data.fingerprint())
+    if key not in _RAW_CACHE:
+        _RAW_CACHE.clear()
+        _RAW_CACHE[key] = data.images(np.arange(data.n))
+    return _RAW_CACHE[key]
+
+
+class InputSource:
+    """Raw cutouts of an experiment, served in preprocessed batches.
+
+    ``mode="memory"`` reads the whole file once per process (cached across experiments) and, for a single mask,
+    preprocesses every cutout once (normalisation is per instance, so this gives the same values as batch-wise
+    preprocessing); ``mode="stream"`` reads and preprocesses each batch from the HDF5 file, so memory stays flat
+    in N. Per-item masks (amortised masking) are always preprocessed batch by batch.
+
+    Parameters
+    ----------
+    data : CutoutFile
+    input_kind : {"five_band", "white_light"}
+    normalisation : str
+        See :func:`~clusterage_utils.preprocessing.normalise`.
+    mode : {"memory", "stream"}
+    dataset_minmax : (float, float), optional
+        For ``normalisation="dataset"``.
+    """
+
+    def __init__(self, data: CutoutFile, input_kind: str, normalisation: str, mode: str = "memory",
+                 dataset_minmax: tuple[float, float] | None = None):
+        if mode not in ("memory", "stream"):
+            raise ValueError(f"input_mode must be 'memory' or 'stream', got {mode!r}")
+        self.data, self.input_kind, self.normalisation, self.mode = data, input_kind, normalisation, mode
+        self.dataset_minmax = dataset_minmax
+        self._raw = raw_cutouts(data) if mode == "memory" else None
+
+    def raw(self, file_idx: np.ndarray) -> np.ndarray:
+        """Raw cutouts (k, C, H, W), reduced to white light for white-light experiments."""
+        x = self._raw[file_idx] if self._raw is not None else self.data.images(file_idx)
+        return x.mean(axis=1, keepdims=True, dtype=np.float32) if self.input_kind == "white_light" else x
+
+    def preprocessed(self, visible: np.ndarray) -> np.ndarray:
+        """Every cutout of the file preprocessed, channels-last (N, H, W, C); memory mode only, cached (one array
+        per process).
+
+        Parameters
+        ----------
+        visible : ndarray of bool
+            One (H, W) mask for every cutout, or one per cutout of the file (N, H, W).
+        """
+        if self._raw is None:
+            raise ValueError("InputSource.preprocessed needs mode='memory'")
+        key = (str(self.data.path), self.data.fingerprint(), self.input_kind, self.normalisation,
+               self.dataset_minmax, np.packbits(visible).tobytes())
+        if key not in _PRE_CACHE:
+            _PRE_CACHE.clear()
+            c = 1 if self.input_kind == "white_light" else self.data.shape[0]
+            h, w = self.data.shape[1:]
+            out = np.empty((self.data.n, h, w, c), np.float32)
+            for s in range(0, self.data.n, 256):
+                idx = np.arange(s, min(s + 256, self.data.n))
+                vis = visible[idx] if visible.ndim == 3 else visible
+                out[idx] = preprocess(self.raw(idx), self.input_kind, vis, self.normalisation, self.dataset_minmax)
+            _PRE_CACHE[key] = out
+        return _PRE_CACHE[key]
+
+    def batch(self, file_idx: np.ndarray, visible: np.ndarray) -> np.ndarray:
+        """Preprocessed channels-last batch; ``visible`` is (H, W) or per item (k, H, W)."""
+        if self._raw is not None and visible.ndim == 2:
+            return self.preprocessed(visible)[file_idx]
+        return preprocess(self.raw(file_idx), self.input_kind, visible, self.normalisation, self.dataset_minmax)
+
+
+def _endless_items(n: int, batch_size: int, rotations: str, seed: int, flips: bool, n_masks: int):
+    e = 0
+    while True:  # epoch e's batches are fixed by (seed, e)
+        yield from epoch_items(n, rotations, seed, e, flips, n_masks).batches(batch_size)
+        e += 1
+
+
+def tensor_dataset(images, file_idx: np.ndarray, y: np.ndarray, batch_size: int, rotations: str, seed: int,
+                   flips: bool = False):
+    """Endless training batches gathered from an in-memory tensor and augmented in the graph.
+
+    Parameters
+    ----------
+    images : ndarray or tf.Tensor, shape (N, H, W, C)
+        Every cutout of the file, preprocessed (one mask for all).
+    file_idx : ndarray of int
+        File index of each training position.
+    y : ndarray
+        Target of each training position.
+    batch_size, rotations, seed, flips
+        As :func:`epoch_items`.
+
+    Returns
+    -------
+    tf.data.Dataset
+        ``(images (k, H, W, C), targets (k,))``, the same batches as :func:`numpy_batches`; one epoch is
+        ``ceil(len(epoch_items) / batch_size)`` batches.
+    """
+    from .runtime import quiet_import_tf
+
+    tf = quiet_import_tf()
+
+    x = tf.convert_to_tensor(images, tf.float32)
+    _, h, w, c = x.shape
+    perms = tf.constant(dihedral_permutations(h, w))
+    fidx = np.asarray(file_idx, np.int64)
+    yy = np.asarray(y, np.float32)
+
+    def index_batches():
+        for b in _endless_items(len(fidx), batch_size, rotations, seed, flips, 1):
+            yield fidx[b.position], (b.rotation + 4 * b.flip).astype(np.int32), yy[b.position]
+
+    sig = (tf.TensorSpec((None,), tf.int64), tf.TensorSpec((None,), tf.int32), tf.TensorSpec((None,), tf.float32))
+
+    def gather(i, code, target):
+        xb = tf.reshape(tf.gather(x, i), (-1, h * w, c))
+        xb = tf.gather(xb, tf.gather(perms, code), batch_dims=1)
+        return tf.reshape(xb, (-1, h, w, c)), target
+
+    ds = tf.data.Dataset.from_generator(index_batches, output_signature=sig)
+    return ds.map(gather).prefetch(2)
+
+
+def generator_dataset(fetch, y: np.ndarray, batch_size: int, rotations: str, seed: int, flips: bool = False,
+                      n_masks: int = 1, image_shape: tuple[int, int, int] | None = None):
+    """Endless training batches from :func:`numpy_batches` (streamed input, per-item masks).
+
+    Parameters
+    ----------
+    fetch : callable
+        ``fetch(positions, mask_ids)`` -> preprocessed channels-last batch.
+    y : ndarray
+        Targets per training position.
+    image_shape : (H, W, C)
+        Shape of one preprocessed cutout.
+    """
+    from .runtime import quiet_import_tf
+
+    tf = quiet_import_tf()
+
+    def gen():
+        e = 0
+        while True:
+            yield from numpy_batches(fetch, y, batch_size, rotations, seed, e, flips, n_masks)
+            e += 1
+
+    sig = (tf.TensorSpec((None, *image_shape), tf.float32), tf.TensorSpec((None,), tf.float32))
+    return tf.data.Dataset.from_generator(gen, output_signature=sig).prefetch(2)

@@ -1,0 +1,66 @@
+"""How a network is trained: the learning-rate schedule and the rules that stop training.
+
+The study's recipe is Adam at a constant learning rate with early stopping (patience 30, best weights restored).
+The narrow networks of the CPU profiles need a larger step to learn in few epochs, and at a large constant step
+they were unstable (seeds of one case 0.3 dex apart, runs stuck at the start); the profiles therefore add a
+warm-up, a cosine decay and a minimum number of epochs before early stopping may act. Which recipe each profile
+uses, and the measurements behind it, are on the book's compute page (``benchmarks/bench_recipe.py``).
+"""
+from __future__ import annotations
+
+from .profiles import TrainingSettings
+
+__all__ = ["LR_SCHEDULES", "learning_rate", "callbacks"]
+
+LR_SCHEDULES = ("constant", "cosine")
+
+
+def learning_rate(settings: TrainingSettings, steps_per_epoch: int):
+    """The optimizer's learning rate: a number (``constant``) or a per-step schedule (``cosine``).
+
+    ``cosine``: linear warm-up from 0 over ``warmup_epochs``, then a cosine decay to
+    ``final_lr_fraction x learning_rate`` at ``epochs`` (Keras' ``CosineDecay`` with warm-up).
+
+    Parameters
+    ----------
+    settings : TrainingSettings
+    steps_per_epoch : int
+        Optimizer steps in one epoch.
+
+    Raises
+    ------
+    ValueError
+        For an unknown schedule.
+    """
+    if settings.lr_schedule not in LR_SCHEDULES:
+        raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {settings.lr_schedule!r}")
+    if settings.lr_schedule == "constant" and settings.warmup_epochs == 0:
+        return settings.learning_rate
+    import keras
+
+    warm = max(0, int(settings.warmup_epochs * steps_per_epoch))
+    if settings.lr_schedule == "constant":
+        return keras.optimizers.schedules.PolynomialDecay(0.0, warm, settings.learning_rate, power=1.0)
+    decay = max(1, settings.epochs * steps_per_epoch - warm)
+    return keras.optimizers.schedules.CosineDecay(0.0 if warm else settings.learning_rate, decay_steps=decay,
+                                                  alpha=settings.final_lr_fraction,
+                                                  warmup_target=settings.learning_rate if warm else None,
+                                                  warmup_steps=warm)
+
+
+def callbacks(settings: TrainingSettings) -> list:
+    """Keras callbacks of a recipe: early stopping on the validation loss (best weights restored), which may act
+    only after ``min_epochs``.
+
+    Parameters
+    ----------
+    settings : TrainingSettings
+
+    Returns
+    -------
+    list of keras.callbacks.Callback
+    """
+    import keras
+
+    return [keras.callbacks.EarlyStopping(monitor="val_loss", patience=settings.patience, restore_best_weights=True,
+                                          start_from_epoch=settings.min_epochs)]

@@ -1,0 +1,77 @@
+"""Health checks flag what they should, and only that, on hand-made store rows."""
+import numpy as np
+import pandas as pd
+
+from clusterage_utils.health import (
+    STILL_IMPROVING_GAIN,
+    health_report,
+    health_summary,
+    monotonicity_violations,
+    page_health,
+    run_flags,
+)
+
+
+def _row(case, seed, scatter, null=1.0, mask="none", diameter=0, inp="white_light", labels="reference",
+         stopped=True, best=8, run=12, cap=15, ci=0.03, gain=0.0):
+    return {"case": case, "name": f"{case}/seed{seed}", "key": f"{case}-{seed}", "input": inp, "sample": "full",
+            "mask": mask, "diameter": diameter, "diameter_unit": "px", "labels": labels, "group": None,
+            "masking": "retrain", "seed": seed, "test_scatter_dex": scatter, "test_scatter_ci_lo": scatter - ci,
+            "test_scatter_ci_hi": scatter + ci, "null_scatter_dex": null, "train_scatter_dex": scatter,
+            "val_scatter_dex": scatter, "n_train": 100, "n_test": 30, "stopped_early": stopped, "best_epoch": best,
+            "epochs_run": run, "max_epochs": cap, "late_val_gain": gain}
+
+
+def _sweep(values_by_diameter, kind="mask_centre"):
+    rows = []
+    for d, values in values_by_diameter.items():
+        mask = "none" if (d == 0 and kind == "mask_centre") else kind
+        case = "white_light_full_none" if mask == "none" else f"white_light_full_{kind}_{d}"
+        rows += [_row(case, s, v, mask=mask, diameter=d) for s, v in enumerate(values)]
+    return pd.DataFrame(rows)
+
+
+def test_run_flags_find_the_bad_runs_and_only_them():
+    df = pd.DataFrame([
+        _row("good", 0, 0.5),
+        _row("worse", 0, 1.2, ci=0.05),                          # whole interval above the null (1.0)
+        _row("near_null", 0, 1.01, ci=0.05),                     # interval reaches the null: not "worse"
+        _row("stuck", 0, 0.9, best=2, run=6),                    # early-stopped with its best epoch at 2
+        _row("late", 0, 0.6, stopped=False, best=15, run=15, gain=2 * STILL_IMPROVING_GAIN),
+        _row("annealed", 0, 0.6, stopped=False, best=15, run=15, gain=STILL_IMPROVING_GAIN / 4),
+        _row("control", 0, 1.3, labels="shuffled", ci=0.05),
+    ])
+    f = run_flags(df).set_index("case")
+    assert f["worse_than_null"].tolist() == [False, True, False, False, False, False, True]
+    assert f.loc["stuck", "stuck_at_start"] and f["stuck_at_start"].sum() == 1
+    assert f.loc["late", "still_improving"] and not f.loc["annealed", "still_improving"]
+    assert f.loc["control", "control"] and not f.loc["good", "control"]
+    summary = health_summary(health_report(df)).set_index("check")["value"]
+    assert summary["worse than the null"] == 1                    # the shuffled control is not counted
+
+
+def test_monotonicity_violation_consistent_and_noise():
+    consistent = _sweep({0: [0.80, 0.82, 0.81], 6: [0.60, 0.61, 0.62], 12: [0.90, 0.91, 0.92]})
+    v = monotonicity_violations(health_report(consistent)["cases"], consistent)
+    assert len(v) and v["consistent"].all()
+    assert set(v["kind"]) == {"mask_centre", "masked_vs_unmasked"}
+    assert "white_light_full_mask_centre_6" in set(v["better"])
+    noisy = _sweep({0: [0.80, 0.60, 0.70], 6: [0.65, 0.75, 0.55], 12: [0.90, 0.91, 0.92]})
+    rep = health_report(noisy)
+    assert not monotonicity_violations(rep["cases"], noisy)["consistent"].any()
+    clean = _sweep({0: [0.50, 0.51, 0.52], 6: [0.70, 0.71, 0.72], 12: [0.90, 0.91, 0.92]})
+    assert monotonicity_violations(health_report(clean)["cases"], clean).empty
+
+
+def test_outer_masking_violation_is_a_smaller_kept_region_scoring_better():
+    df = _sweep({12: [0.40, 0.41, 0.42], 24: [0.70, 0.71, 0.72]}, kind="keep_centre")
+    v = monotonicity_violations(health_report(df)["cases"], df)
+    assert list(v["kind"]) == ["keep_centre"] and v["better"].iloc[0].endswith("_12")
+
+
+def test_page_health_numbers_and_seed_range():
+    df = _sweep({0: [0.50, 0.55, 0.60], 6: [0.70, 0.71, 0.72]})
+    h = page_health(df)
+    assert h["runs"] == 6 and h["worse_than_null"] == 0
+    assert np.isclose(h["seed_range_max"], 0.10) and h["seed_range_max_case"] == "white_light_full_none"
+    assert "converged" in h["verdict"]

@@ -1,0 +1,140 @@
+"""Training one experiment: learning, determinism, masks in px and pc, amortised models, saved models."""
+import dataclasses
+
+import numpy as np
+import pytest
+from helpers import TOY
+
+from clusterage_utils.cutouts import open_cutouts
+from clusterage_utils.execution import run_experiments
+from clusterage_utils.experiments import (
+    Experiment,
+    masking_sweep,
+    parse_case,
+)
+from clusterage_utils.profiles import TrainingSettings
+from clusterage_utils.store import ResultsStore
+
+
+def test_toy_is_learnt_and_shuffled_labels_are_not(toy_file, tmp_path):
+    exps = [Experiment(training=TOY), Experiment(training=TOY, labels="shuffled")]
+    df = run_experiments(exps, toy_file, tmp_path / "store", progress=False).set_index("labels")
+    real, shuf = df.loc["reference"], df.loc["shuffled"]
+    assert real["test_scatter_dex"] < 0.5 * real["null_scatter_dex"], real["test_scatter_dex"]
+    assert real["predictive_power_pct"] > 70
+    assert shuf["test_scatter_dex"] > 0.8 * shuf["null_scatter_dex"], shuf["test_scatter_dex"]
+
+def test_seeded_training_is_reproducible(toy_file, tmp_path):
+    from clusterage_utils.training import train_experiment
+
+    quick = dataclasses.replace(TOY, epochs=3, patience=3)
+    e = Experiment(training=quick, mask="mask_centre", diameter=8)
+    cf = open_cutouts(toy_file)
+    a, b = train_experiment(e, cf), train_experiment(e, cf)
+    assert a["predictions"]["pred"] == b["predictions"]["pred"]
+    assert a["history"] == b["history"]
+
+def test_diameter_larger_than_cutout(toy_file, tmp_path):
+    with pytest.raises(ValueError, match=r"mask diameter must be in \[0, 24\]"):
+        run_experiments([Experiment(training=TOY, mask="mask_centre", diameter=40)], toy_file, tmp_path / "s",
+                        progress=False)
+    assert ResultsStore(tmp_path / "s").keys() == []
+
+def test_amortised_and_retrained_use_identical_masks_and_normalisation(toy_file):
+    """The amortised model's inputs at diameter d are exactly what a model retrained at d sees."""
+    from clusterage_utils.inputs import InputSource
+    from clusterage_utils.preprocessing import preprocess, visible_pixels
+    from clusterage_utils.training import mask_grid, visible_for
+
+    quick = dataclasses.replace(TOY, diameters_px=(0, 4, 8, 12))
+    am = Experiment(training=quick, mask="mask_centre", diameter=8, masking="amortised")
+    grid = mask_grid(am, 24)
+    assert grid == [0, 4, 8, 12]
+    cf = open_cutouts(toy_file)
+    src = InputSource(cf, "white_light", "instance", "memory")
+    idx = np.arange(10)
+    per_item = visible_for(am, cf, idx, np.array(grid * 3)[:10])        # what amortised training draws
+    assert per_item.shape == (10, 24, 24)
+    for i in range(10):
+        d = grid[i % 4]
+        retrained = Experiment(training=quick, mask="mask_centre", diameter=d)
+        np.testing.assert_array_equal(per_item[i], visible_for(retrained, cf, idx[i:i + 1], d))
+        np.testing.assert_array_equal(per_item[i], visible_pixels("mask_centre", d, 24))
+    np.testing.assert_array_equal(src.batch(idx, per_item),
+                                  np.concatenate([preprocess(cf.images(idx[i:i + 1]), "white_light", per_item[i])
+                                                  for i in range(10)]))
+    assert Experiment(training=quick, mask="mask_centre", diameter=4, masking="amortised").training_group == \
+        am.training_group != am.hash
+
+def test_physical_scale_masks(toy_file):
+    from clusterage_utils.preprocessing import diameter_pc_to_px, visible_pixels
+    from clusterage_utils.training import visible_for
+
+    assert diameter_pc_to_px(100.0, 2.0) == 50.0
+    np.testing.assert_allclose(diameter_pc_to_px([40, 40], [1.0, 4.0]), [40, 10])
+    cf = open_cutouts(toy_file)
+    cf.catalogue["pc_per_px"] = np.where(np.arange(cf.n) % 2 == 0, 1.0, 2.0)   # two distances
+    e = Experiment(training=TOY, mask="mask_centre", diameter=16, diameter_unit="pc")
+    assert e.case == "five_band_full_mask_centre_16pc"
+    assert parse_case(e.case) == dataclasses.replace(e, training=TrainingSettings())
+    m = visible_for(e, cf, np.array([0, 1]), 16)
+    np.testing.assert_array_equal(m[0], visible_pixels("mask_centre", 16, 24))   # 1 pc/px: 16 px
+    np.testing.assert_array_equal(m[1], visible_pixels("mask_centre", 8, 24))    # 2 pc/px: 8 px
+    big = Experiment(training=TOY, mask="keep_centre", diameter=500, diameter_unit="pc")
+    np.testing.assert_array_equal(visible_for(big, cf, np.array([0]), 500)[0],       # capped at the cutout width
+                                  visible_pixels("keep_centre", 24, 24))
+    assert Experiment(training=TOY, mask="mask_centre", diameter=16).hash != e.hash
+
+def test_amortised_sweep_trains_one_model(toy_file, tmp_path, monkeypatch):
+    import clusterage_utils.training as training
+
+    quick = dataclasses.replace(TOY, epochs=2, patience=2, diameters_px=(0, 4, 8))
+    from clusterage_utils.profiles import Profile
+    prof = Profile("toy", ("NGC_628C",), 1.0, quick)
+    exps = masking_sweep("mask_centre", "five_band", "full", prof, masking="amortised")
+    assert [e.diameter for e in exps] == [0, 4, 8] and all(e.mask == "mask_centre" for e in exps)
+    calls = []
+    real = training._fit
+    monkeypatch.setattr(training, "_fit", lambda *a, **k: calls.append(1) or real(*a, **k))
+    df = run_experiments(exps, toy_file, tmp_path / "s", progress=False)
+    assert calls == [1] and len(df) == 3
+    assert (df["masking"] == "amortised").all()
+    assert df["case"].str.endswith("_amortised").all()
+
+def test_cached_preprocessing_equals_batchwise(toy_file):
+    from clusterage_utils.inputs import InputSource
+    from clusterage_utils.preprocessing import visible_pixels
+
+    cf = open_cutouts(toy_file)
+    vis = visible_pixels("keep_centre", 12, 24)
+    idx = np.array([7, 3, 150, 3])
+    for kind in ("five_band", "white_light"):
+        mem, stream = InputSource(cf, kind, "instance", "memory"), InputSource(cf, kind, "instance", "stream")
+        np.testing.assert_array_equal(mem.batch(idx, vis), stream.batch(idx, vis))                  # cached path
+        np.testing.assert_array_equal(mem.batch(idx, np.stack([vis] * 4)), stream.batch(idx, vis))  # per item
+
+def test_saved_model_reproduces_the_stored_predictions(toy_file, tmp_path):
+    """Attribution needs the trained model: a record without one is trained again (deterministically), the model
+    is saved atomically, and the saved model with the record's label scaling gives the stored predictions."""
+    from clusterage_utils.store import record_key
+    from clusterage_utils.training import experiment_inputs
+
+    quick = dataclasses.replace(TOY, epochs=2, patience=2)
+    exp = Experiment(training=quick)
+    df = run_experiments([exp], toy_file, tmp_path / "s", progress=False)
+    store = ResultsStore(tmp_path / "s")
+    key = df["key"].iloc[0]
+    with pytest.raises(FileNotFoundError, match="save_models=True"):
+        store.load_model(key)
+    first = store.predictions(key)
+    run_experiments([exp], toy_file, tmp_path / "s", progress=False, save_models=True)
+    data = open_cutouts(toy_file)
+    assert key == record_key(exp.hash, data.fingerprint()) and store.has_model(key)
+    assert not list((tmp_path / "s").rglob("*.part*"))
+    rec = store.get(key)
+    p = store.predictions(key)
+    np.testing.assert_allclose(p["pred"], first["pred"], atol=1e-5)      # retraining is deterministic
+    test = p[p["set"] == "test"]
+    model = store.load_model(key)
+    out = model.predict(experiment_inputs(exp, data, test["index"].to_numpy()), verbose=0).ravel()
+    np.testing.assert_allclose(out * rec["label_span"] + rec["label_lo"], test["pred"], atol=1e-4)
