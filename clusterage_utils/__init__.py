@@ -1,26 +1,33 @@
 """clusterage_utils: the helper package behind the *clusterage* executable book.
 
-Modules are named after concepts:
+The names a notebook or a user needs are importable from the package itself (loaded on first use, so
+``import clusterage_utils`` stays light and never imports TensorFlow)::
 
-- :mod:`~clusterage_utils.reference`  shipped tables (Table 1, age distribution, SSP grid, the study's numbers)
-- :mod:`~clusterage_utils.profiles`   named compute profiles (``smoke``, ``laptop``, ``paper``)
-- :mod:`~clusterage_utils.mock`       the mock PHANGS-HST survey with known truth
-- :mod:`~clusterage_utils.photometry` aperture photometry and SSP fitting (reference ages)
-- :mod:`~clusterage_utils.products`   PHANGS-HST product names, discovery and catalogue reading
-- :mod:`~clusterage_utils.cutouts`    the cutout file (HDF5, the study's schema) and ``open_cutouts``
-- :mod:`~clusterage_utils.curation`   products (real or mock) to a cutout file
-- :mod:`~clusterage_utils.preprocessing`, :mod:`~clusterage_utils.model`, :mod:`~clusterage_utils.training`,
-  :mod:`~clusterage_utils.metrics`, :mod:`~clusterage_utils.experiments`, :mod:`~clusterage_utils.store`,
-  :mod:`~clusterage_utils.execution`  the experiment engine
-- :mod:`~clusterage_utils.attribution` integrated gradients, occlusion maps, radial profiles
-- :mod:`~clusterage_utils.analyses`   the chapters beyond the study (truth tests, splits, significance ...)
-- :mod:`~clusterage_utils.plotting`   figures
-- :mod:`~clusterage_utils.book`       which experiments each chapter needs, and the book build
+    from clusterage_utils import open_cutouts, Experiment, run_experiments, ResultsStore, get_profile
+
+Modules, named after concepts:
+
+data        :mod:`.reference` (shipped tables), :mod:`.study` (the study's released runs, real data),
+            :mod:`.mock` (the mock PHANGS-HST survey), :mod:`.photometry`, :mod:`.products`, :mod:`.fetch`,
+            :mod:`.curation`, :mod:`.cutouts` (the cutout file), :mod:`.paths` (default locations)
+engine      :mod:`.profiles`, :mod:`.experiments`, :mod:`.preprocessing`, :mod:`.inputs`, :mod:`.model`,
+            :mod:`.recipe`, :mod:`.training`, :mod:`.runtime`, :mod:`.metrics`, :mod:`.store`,
+            :mod:`.execution`, :mod:`.health`
+analysis    :mod:`.attribution`, :mod:`.chapters` (one module per chapter), :mod:`.plotting` (figures)
+the book    :mod:`.page` (a chapter's context), :mod:`.build`, :mod:`.cost`, :mod:`.browser`, :mod:`.cli`
+
+Vocabulary: a **mask kind** (``none``, ``mask_centre`` = inner masking, ``keep_centre`` = outer masking) says
+which pixels are hidden; a **masking method** (``retrain``, ``amortised``) says how a sweep of diameters is
+trained; a **diameter** always comes with its ``diameter_unit`` (``px`` or ``pc``).
 """
-import os as _os
+from __future__ import annotations
+
+import importlib as _importlib
 import warnings as _warnings
 
-_os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's C++ start-up log would clutter every page
+from .runtime import prepare_environment as _prepare_environment
+
+_prepare_environment()  # before anything imports TensorFlow: quiet log, oneDNN kernels on x86-64
 # Jupyter without ipywidgets: tqdm.auto falls back to text bars (fine) but warns on every page
 _warnings.filterwarnings("ignore", message="IProgress not found")
 
@@ -31,3 +38,36 @@ BANDS: tuple[str, ...] = ("F275W", "F336W", "F438W", "F555W", "F814W")
 
 PIXEL_SCALE_ARCSEC: float = 0.04
 """Drizzled pixel scale of the study's cutouts, arcsec/px (PHANGS-HST mosaics are 0.03962"; the study rounds)."""
+
+#: Public names and the module each lives in (imported on first access).
+_API = {
+    "open_cutouts": "cutouts", "CutoutFile": "cutouts", "CutoutFileError": "cutouts",
+    "curate": "curation", "CurationConfig": "curation", "ensure_default_cutouts": "curation",
+    "make_mock_survey": "mock", "MockSurveyConfig": "mock",
+    "Experiment": "experiments", "case_experiments": "experiments", "masking_sweep": "experiments",
+    "parse_case": "experiments",
+    "Profile": "profiles", "TrainingSettings": "profiles", "get_profile": "profiles", "PROFILES": "profiles",
+    "run_experiments": "execution", "ResultsStore": "store", "StoreError": "store",
+    "train_experiment": "training",
+    "scatter_dex": "metrics", "null_scatter_dex": "metrics", "predictive_power_pct": "metrics",
+    "summarise_seeds": "metrics", "paired_difference": "metrics",
+    "health_report": "health", "health_summary": "health",
+    "study_predictions": "study", "study_case_scores": "study", "study_significance": "study",
+    "page_context": "page", "PageContext": "page",
+    "chapter_experiments": "chapters", "build_book": "build",
+    "galaxies": "reference", "study_scatter": "reference",
+}
+
+__all__ = ["BANDS", "PIXEL_SCALE_ARCSEC", "__version__", *_API]
+
+
+def __getattr__(name: str):
+    if name in _API:
+        value = getattr(_importlib.import_module(f".{_API[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'clusterage_utils' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_API))

@@ -7,8 +7,8 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 
 @contextlib.contextmanager
@@ -20,7 +20,8 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
     path : path-like
         Final destination.
     suffix : str, optional
-        Suffix of the temporary file (defaults to that of ``path``, so writers that infer the format still work).
+        Suffix of the temporary file, after ``.part`` (defaults to that of ``path``, so writers that infer the
+        format from it still work).
 
     Examples
     --------
@@ -29,8 +30,8 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=(suffix if suffix is not None else path.suffix) + ".part",
-                               dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.",
+                               suffix=".part" + (suffix if suffix is not None else path.suffix), dir=path.parent)
     os.close(fd)
     os.unlink(tmp)  # writers such as astropy refuse to overwrite; let them create it
     tmp_path = Path(tmp)
@@ -40,3 +41,14 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+def save_csv(frame, path: str | os.PathLike, **kwargs) -> Path:
+    """Write a pandas frame as CSV atomically (temporary file, then rename); returns the path.
+
+    Keyword arguments go to :meth:`pandas.DataFrame.to_csv` (``index=False`` unless given).
+    """
+    kwargs.setdefault("index", False)
+    with atomic_path(path) as tmp:
+        frame.to_csv(tmp, **kwargs)
+    return Path(path)

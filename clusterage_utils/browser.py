@@ -1,4 +1,5 @@
-"""Check a built book in a real headless browser (Debian's Chromium through Selenium).
+"""Check a built book: every page in a real headless browser (Debian's Chromium through Selenium), and every
+internal link and anchor (no network).
 
 Used by the test suite and by hand: ``python -m clusterage_utils.browser _build/_build/html [--screenshots DIR]``.
 """
@@ -6,9 +7,13 @@ from __future__ import annotations
 
 import shutil
 import sys
+from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
-from .book import CHAPTERS
+from .chapters import NOTEBOOKS
+
+__all__ = ["CHROMIUM_FLAGS", "BOOK_PAGES", "find_chromium", "check_pages", "check_links"]
 
 CHROMIUM_FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -67,11 +72,70 @@ def check_pages(html_dir: str | Path, pages: list[str], screenshots: str | Path 
 
 
 BOOK_PAGES = ["book/intro.html", "book/data_modes.html",
-              *[f"notebooks/{c}.html" for c in CHAPTERS],
-              "book/compute.html", "book/rerun.html", "book/references.html"]
+              *[f"notebooks/{c}.html" for c in NOTEBOOKS],
+              "book/compute.html", "book/rerun.html", "book/api.html", "book/references.html"]
+
+
+class _Anchors(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.ids: set[str] = set()
+        self.hrefs: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        for key in ("id", "name"):
+            if a.get(key):
+                self.ids.add(a[key])
+        if tag == "a" and a.get("href"):
+            self.hrefs.append(a["href"])
+
+
+def _parse(path: Path) -> _Anchors:
+    p = _Anchors()
+    p.feed(path.read_text(errors="replace"))
+    return p
+
+
+def check_links(html_dir: str | Path) -> list[dict]:
+    """Every internal link of every page of a built book: the file it points to exists and, with ``#anchor``,
+    holds that id. External links (http, mailto) are not followed (no network).
+
+    Returns
+    -------
+    list of dict
+        The broken links: ``page``, ``href``, ``problem``.
+    """
+    root = Path(html_dir).resolve()
+    parsed: dict[Path, _Anchors] = {}
+
+    def get(path: Path) -> _Anchors:
+        if path not in parsed:
+            parsed[path] = _parse(path)
+        return parsed[path]
+
+    broken = []
+    for page in sorted(root.rglob("*.html")):
+        if "_static" in page.parts or "_sources" in page.parts:
+            continue
+        for href in get(page).hrefs:
+            parts = urlsplit(href)
+            if parts.scheme or href.startswith(("//", "mailto:", "javascript:")):
+                continue
+            target = (page.parent / unquote(parts.path)).resolve() if parts.path else page
+            if target.is_dir():
+                target = target / "index.html"
+            if not target.exists():
+                broken.append({"page": str(page.relative_to(root)), "href": href, "problem": "no such file"})
+            elif parts.fragment and target.suffix == ".html" and unquote(parts.fragment) not in get(target).ids:
+                broken.append({"page": str(page.relative_to(root)), "href": href, "problem": "no such anchor"})
+    return broken
+
 
 if __name__ == "__main__":
     html = sys.argv[1]
     shots = sys.argv[sys.argv.index("--screenshots") + 1] if "--screenshots" in sys.argv else None
     for r in check_pages(html, BOOK_PAGES, shots):
         print(r)
+    for b in check_links(html):
+        print("broken link:", b)

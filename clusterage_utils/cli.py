@@ -1,4 +1,5 @@
-"""The ``clusterage`` command line: ``mock``, ``curate``, ``fetch-phangs``, ``run``, ``book``, ``plan``.
+"""The ``clusterage`` command line: ``mock``, ``curate``, ``fetch-phangs``, ``run``, ``book``, ``plan``, ``cost``,
+``health``.
 
 Every sub-command is a thin wrapper over the package's API; ``clusterage <cmd> --help`` lists its options.
 """
@@ -54,12 +55,13 @@ def _cmd_run(a) -> int:
     from .curation import ensure_default_cutouts
     from .execution import run_experiments
     from .experiments import named_experiments
+    from .paths import default_store_path
     from .profiles import get_profile
 
     prof = get_profile(a.profile)
     data = Path(a.data) if a.data else ensure_default_cutouts(a.profile)
     exps = [e for name in a.experiments for e in named_experiments(name, prof)]
-    store = a.store or f"results/{a.profile}"
+    store = a.store or default_store_path(a.profile, a.data)
     df = run_experiments(exps, data, store, scheduler=a.scheduler, n_workers=a.workers)
     cols = [c for c in ("name", "seed", "test_scatter_dex", "null_scatter_dex", "predictive_power_pct",
                         "wall_time_s") if c in df]
@@ -67,28 +69,70 @@ def _cmd_run(a) -> int:
     return 0
 
 
-def _cmd_book(a) -> int:
-    from .book import build_book
+def _parse_parameters(pairs) -> dict:
+    """``NAME=YAML_VALUE`` strings to a dict (``-p diameters='[0, 4, 8]'``)."""
+    import yaml
 
     params = {}
-    for kv in a.parameter or []:
-        k, _, v = kv.partition("=")
-        import yaml
+    for kv in pairs or []:
+        k, sep, v = kv.partition("=")
+        if not sep or not k:
+            raise ValueError(f"parameter {kv!r} is not NAME=VALUE, e.g. -p diameters='[0, 4, 8]'")
         params[k] = yaml.safe_load(v)
-    index = build_book(profile=a.profile, chapters=a.chapter, parameters=params, data=a.data)
+    return params
+
+
+def _cmd_book(a) -> int:
+    from .build import build_book
+
+    index = build_book(profile=a.profile, chapters=a.chapter, parameters=_parse_parameters(a.parameter),
+                       data=a.data, timeout_s=a.timeout)
     print(f"book built: {index}")
+    if a.publish:
+        from .build import publish_site
+
+        print(f"site ready to publish: {publish_site(a.profile, data=a.data)}")
+    return 0
+
+
+def _cmd_health(a) -> int:
+    import pandas as pd
+
+    from .chapters import all_experiments
+    from .cutouts import open_cutouts
+    from .health import health_report, health_summary
+    from .paths import default_cutouts_path, default_store_path
+    from .store import ResultsStore, record_key
+
+    data = Path(a.data) if a.data else default_cutouts_path(a.profile)
+    store = ResultsStore(a.store or default_store_path(a.profile, a.data))
+    fp = open_cutouts(data).fingerprint()
+    keys = [k for k in dict.fromkeys(record_key(e.hash, fp) for e in all_experiments(a.profile)) if store.has(k)]
+    if not keys:
+        raise FileNotFoundError(f"{store.root}: no records of the {a.profile} book on {data.name}; build it first")
+    report = health_report(store.scores(keys))
+    with pd.option_context("display.width", 160, "display.max_colwidth", 60):
+        print(health_summary(report).to_string(index=False))
+        flagged = report["runs"][report["runs"][["worse_than_null", "stuck_at_start", "still_improving"]].any(axis=1)]
+        if len(flagged):
+            print("\nflagged runs:")
+            print(flagged[["name", "test_scatter_dex", "null_scatter_dex", "epochs_run", "best_epoch",
+                           "worse_than_null", "stuck_at_start", "still_improving"]].round(3).to_string(index=False))
+        if len(report["violations"]):
+            print("\nmonotonicity violations:")
+            print(report["violations"].round(3).to_string(index=False))
     return 0
 
 
 def _cmd_plan(a) -> int:
-    from .book import plan
+    from .cost import plan
 
     print(plan(a.profile, gpu_speedup=a.gpu_speedup).to_string(index=False))
     return 0
 
 
 def _cmd_cost(a) -> int:
-    from .book import measured_cost
+    from .cost import measured_cost
 
     df = measured_cost(a.profile, a.store, a.build_dir)
     print(df.to_string(index=False))
@@ -141,8 +185,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="case names (e.g. five_band_full, fig4) or sweeps (inner_sweep, outer_sweep)")
     r.add_argument("--data", help="cutout file (default: the profile's mock survey)")
     r.add_argument("--store", help="results store directory (default results/<profile>)")
-    r.add_argument("--scheduler", default="local", help="local | dask-local | tcp://host:port")
-    r.add_argument("--workers", type=int, default=2, help="Dask LocalCluster worker processes")
+    r.add_argument("--scheduler", default="auto",
+                   help="auto | pool (worker processes, one per core) | inprocess | dask-local | tcp://host:port")
+    r.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core)")
     r.set_defaults(func=_cmd_run)
 
     b = sub.add_parser("book", help="execute the notebooks and build the HTML book")
@@ -150,7 +195,16 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--chapter", nargs="+", help="only these chapters, e.g. 03")
     b.add_argument("-p", "--parameter", action="append", help="notebook parameter NAME=YAML_VALUE")
     b.add_argument("--data", help="cutout file to use instead of the mock survey")
+    b.add_argument("--timeout", type=int, default=1800, help="longest a notebook cell may run, seconds")
+    b.add_argument("--publish", action="store_true",
+                   help="also make _build/publish: the static site with the results store as a download")
     b.set_defaults(func=_cmd_book)
+
+    h = sub.add_parser("health", help="are the book's trainings fit for its figures? (checks from the store)")
+    h.add_argument("--profile", default="laptop")
+    h.add_argument("--data", help="cutout file (default: the profile's mock survey)")
+    h.add_argument("--store", help="results store (default results/<profile>)")
+    h.set_defaults(func=_cmd_health)
 
     pl = sub.add_parser("plan", help="estimate the number of trainings and time per chapter")
     pl.add_argument("--profile", default="laptop")
@@ -169,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, FileExistsError, FileNotFoundError, PermissionError) as e:
+    except (ValueError, FileExistsError, FileNotFoundError, PermissionError, RuntimeError) as e:
         print(f"clusterage {args.cmd}: error: {e}", file=sys.stderr)
         return 2
 

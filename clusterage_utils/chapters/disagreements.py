@@ -1,0 +1,39 @@
+"""Chapter 12, disagreements: the test clusters where the CNN and the SED-fit reference age disagree most, and
+(on the mock) which of the two was right."""
+from __future__ import annotations
+
+import pandas as pd
+
+from ..experiments import Experiment, case_experiments
+from ..metrics import disagreements, prediction_matrix
+from ..profiles import Profile
+from .common import resolve_profile
+
+__all__ = ["experiments", "disagreement_catalogue"]
+
+
+def experiments(profile: Profile | str, seeds=None, **_) -> list[Experiment]:
+    """The five-band full-sample model, every seed."""
+    return case_experiments(["five_band_full_none"], resolve_profile(profile, seeds))
+
+
+def disagreement_catalogue(ctx, n_sigma: float = 3.0, seeds=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Test clusters where the five-band CNN (mean over seeds) and the reference age disagree by more than
+    ``n_sigma`` sigma, with the catalogue's columns (true age, dust, environment age on the mock).
+
+    Returns (flagged clusters, all test predictions); the flagged frame's ``attrs`` hold ``sigma_dex``,
+    ``n_test`` and ``n_seeds``.
+    """
+    scores = ctx.run(experiments(ctx.profile, seeds), progress=False)
+    preds, lab, truth, idx = prediction_matrix(ctx.store, scores["key"].tolist())
+    p = pd.DataFrame({"index": idx, "set": "test", "label": lab, "pred": preds.mean(0)})
+    if truth is not None:
+        p["true_log_age"] = truth
+    out = disagreements(p, n_sigma=n_sigma)
+    cat = ctx.data.catalogue
+    keep = [c for c in ("galaxy_id", "cluster_id", "distance_group", "true_ebv_mag", "env_log_age", "env_coupled",
+                        "true_mass_msun", "dust_cover") if c in cat]
+    extra = cat.iloc[out["index"].to_numpy()][keep].reset_index(drop=True)
+    res = pd.concat([out.reset_index(drop=True), extra], axis=1)
+    res.attrs.update(out.attrs, n_test=len(p), n_seeds=len(preds))
+    return res, p

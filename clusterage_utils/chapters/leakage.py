@@ -1,0 +1,51 @@
+"""Chapter 08, leakage: does signal leak through overlapping cutouts? The same cases under the study's random
+split, an overlap-free spatial split and a split by whole galaxies."""
+from __future__ import annotations
+
+import pandas as pd
+
+from ..experiments import Experiment, case_experiments
+from ..metrics import CASE_COLUMNS, summarise_seeds
+from ..profiles import Profile
+from .common import resolve_profile
+
+__all__ = ["SPLIT_STRATEGIES", "SPLIT_CASES", "experiments", "split_comparison", "leakage_table"]
+
+SPLIT_STRATEGIES = ("random", "spatial", "galaxy")
+SPLIT_CASES = ("five_band_full_none", "white_light_full_mask_centre_24")
+
+
+def experiments(profile: Profile | str, seeds=None, **_) -> list[Experiment]:
+    """:data:`SPLIT_CASES` under each of :data:`SPLIT_STRATEGIES`."""
+    prof = resolve_profile(profile, seeds)
+    return [e for sp in SPLIT_STRATEGIES for e in case_experiments(SPLIT_CASES, prof, split=sp)]
+
+
+def split_comparison(ctx, seeds=None, progress: bool = True) -> pd.DataFrame:
+    """Scatter per split strategy for :data:`SPLIT_CASES`, with the share of test cutouts that overlap a training
+    or validation cutout under each split (``test_overlap_frac``)."""
+    from ..preprocessing import overlap_fraction
+
+    scores = ctx.run(experiments(ctx.profile, seeds), progress=progress)
+    summary = summarise_seeds(scores, by=CASE_COLUMNS + ("split",))
+    cat = ctx.data.catalogue
+    over = {}
+    for sp in SPLIT_STRATEGIES:
+        p = ctx.store.predictions(scores.loc[scores["split"] == sp, "key"].iloc[0])
+        seen = p.loc[p["set"] != "test", "index"].to_numpy()
+        held = p.loc[p["set"] == "test", "index"].to_numpy()
+        over[sp] = overlap_fraction(cat, held, seen, ctx.data.shape[-1]) if "x_px" in cat else float("nan")
+    summary["test_overlap_frac"] = summary["split"].map(over)
+    return summary
+
+
+def leakage_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """Predictive power per case and split, and the share of the random split's power that remains without
+    overlap (spatial) and across galaxies: a share well below 1 is signal that leaked through shared pixels."""
+    piv = summary.pivot_table(index="base_case" if "base_case" in summary else "case", columns="split",
+                              values="predictive_power_pct")
+    out = piv.reindex(columns=list(SPLIT_STRATEGIES))
+    for sp in ("spatial", "galaxy"):
+        if sp in out and "random" in out:
+            out[f"{sp}/random"] = out[sp] / out["random"]
+    return out.reindex(list(SPLIT_CASES))

@@ -1,0 +1,145 @@
+"""Chapter 13, normalisation: non-linear per-cutout stretches (asinh, log, quantile) against the study's linear
+min-max on the environment-only white-light case, and the study's own code's normalisation, in which masked pixels
+are not black but a grey level that differs from cutout to cutout."""
+from __future__ import annotations
+
+import pandas as pd
+
+from ..experiments import Experiment, case_experiments
+from ..metrics import CASE_COLUMNS, summarise_seeds
+from ..profiles import Profile
+from .common import resolve_profile
+
+__all__ = ["NORMALISATION_VARIANTS", "NORMALISATION_CASES", "AUTHORS_CASES", "AUTHORS_PREPROCESSING", "experiments",
+           "normalisation_comparison", "authors_experiments", "masked_grey_levels", "grey_level_control",
+           "preprocessing_comparison", "grey_levels_by_case"]
+
+NORMALISATION_VARIANTS = ("instance", "asinh", "log", "quantile")
+#: The environment-only case (the study's Case 6): where a stretch that lifts faint structure could matter.
+NORMALISATION_CASES = ("white_light_full_mask_centre_24",)
+
+
+def experiments(profile: Profile | str, seeds=None, **_) -> list[Experiment]:
+    """:data:`NORMALISATION_CASES` under each of :data:`NORMALISATION_VARIANTS`, and the study's masked cases under
+    the paper's text and the authors' code (:func:`authors_experiments`)."""
+    prof = resolve_profile(profile, seeds)
+    return [e for n in NORMALISATION_VARIANTS for e in case_experiments(NORMALISATION_CASES, prof, normalisation=n)] \
+        + authors_experiments(prof)
+
+
+def normalisation_comparison(ctx, seeds=None, progress: bool = True) -> pd.DataFrame:
+    """Test scatter of :data:`NORMALISATION_CASES` under each of :data:`NORMALISATION_VARIANTS`."""
+    prof = resolve_profile(ctx.profile, seeds)
+    exps = [e for n in NORMALISATION_VARIANTS for e in case_experiments(NORMALISATION_CASES, prof, normalisation=n)]
+    scores = ctx.run(exps, progress=progress)
+    s = summarise_seeds(scores, by=CASE_COLUMNS + ("normalisation",))
+    s["normalisation"] = pd.Categorical(s["normalisation"], list(NORMALISATION_VARIANTS), ordered=True)
+    return s.sort_values(["base_case", "normalisation"]).reset_index(drop=True)
+
+
+def preprocessing_comparison(ctx, seeds=None, level: float = 0.95, progress: bool = True) -> pd.DataFrame:
+    """The study's masked cases under the paper's text and under the authors' code, same seeds and splits: the
+    mean test scatter of each and their paired difference (authors - paper, all seeds pooled, ``level``
+    interval) on the same test clusters."""
+    from ..metrics import paired_difference, prediction_matrix
+
+    scores = ctx.run(authors_experiments(ctx.profile, seeds), progress=progress)
+    rows = []
+    for case in AUTHORS_CASES:
+        sel = scores[scores["base_case"] == case]
+        paper = sel[sel["normalisation"] == "instance"]
+        authors = sel[sel["normalisation"] == "authors"]
+        pa, lab, _, idx = prediction_matrix(ctx.store, paper["key"].tolist())
+        pb, lab_b, _, idx_b = prediction_matrix(ctx.store, authors["key"].tolist())
+        d = paired_difference(pb, pa, lab, level=level)
+        rows.append({"case": case, "paper_dex": paper["test_scatter_dex"].mean(),
+                     "authors_dex": authors["test_scatter_dex"].mean(), "diff_dex": d["diff_dex"],
+                     "ci_lo": d["ci_lo"], "ci_hi": d["ci_hi"], "p_value": d["p_value"],
+                     "null_dex": paper["null_scatter_dex"].mean(), "n_seeds": len(paper)})
+    out = pd.DataFrame(rows)
+    out.attrs["level"] = level
+    return out
+
+
+#: The study's masked cases compared under the paper's text and the authors' code (chapter 13).
+AUTHORS_CASES = ("white_light_full_mask_centre_12", "white_light_full_mask_centre_24",
+                 "white_light_full_keep_centre_12", "white_light_full_keep_centre_24")
+#: The authors' code: circle about pixel (56, 56) with R = d/2, masked pixels scaled with the rest.
+AUTHORS_PREPROCESSING = {"mask_convention": "authors", "normalisation": "authors"}
+
+
+def authors_experiments(profile: Profile | str, seeds=None) -> list[Experiment]:
+    """:data:`AUTHORS_CASES` under the paper's text (the book's default) and the authors' code."""
+    prof = resolve_profile(profile, seeds)
+    return (case_experiments(AUTHORS_CASES, prof)
+            + case_experiments(AUTHORS_CASES, prof, **AUTHORS_PREPROCESSING))
+
+
+def masked_grey_levels(data, exp: Experiment, file_idx):
+    """Per cutout, the value the authors' normalisation gives its masked pixels, -min / (max - min) of the
+    masked cutout (zeros included): under the paper's text it would be 0 for everyone."""
+    import numpy as np
+
+    from ..preprocessing import normalise, visible_pixels, white_light
+
+    idx = np.asarray(file_idx)
+    vis = visible_pixels(exp.mask, exp.diameter, data.shape[-1], exp.mask_convention)
+    out = np.empty(len(idx))
+    for s in range(0, len(idx), 256):
+        x = data.images(idx[s:s + 256])
+        if exp.input == "white_light":
+            x = white_light(x)
+        z = normalise(np.where(vis, x, 0.0), vis, "authors")
+        out[s:s + 256] = z[:, 0][:, ~vis][:, 0]
+    return out
+
+
+def grey_level_control(data, case: str, n_bins: int = 20) -> dict:
+    """How much age does the masked region's grey level alone predict? One number per cutout
+    (:func:`masked_grey_levels`), a binned-mean predictor fitted on the case's training set (``n_bins`` quantile
+    bins), scored on its test set like a CNN.
+
+    Returns
+    -------
+    dict
+        ``case``, ``test_scatter_dex``, ``null_scatter_dex``, ``predictive_power_pct``, ``spearman`` (grey level
+        against reference age, all clusters of the sample) and ``n_test``.
+    """
+    import numpy as np
+    from scipy import stats
+
+    from ..experiments import parse_case
+    from ..metrics import null_scatter_dex, predictive_power_pct, scatter_dex
+    from ..training import experiment_indices
+
+    exp = __import__("dataclasses").replace(parse_case(case), **AUTHORS_PREPROCESSING)
+    sets = experiment_indices(exp, data)
+    g = {k: masked_grey_levels(data, exp, sets[k]) for k in ("train", "test")}
+    y = {k: sets["label"][sets[k]] for k in ("train", "test")}
+    edges = np.unique(np.quantile(g["train"], np.linspace(0, 1, n_bins + 1)))
+    which = {k: np.clip(np.searchsorted(edges, g[k], side="right") - 1, 0, max(len(edges) - 2, 0)) for k in g}
+    means = np.array([y["train"][which["train"] == b].mean() if (which["train"] == b).any() else y["train"].mean()
+                      for b in range(max(len(edges) - 1, 1))])
+    pred = means[which["test"]]
+    s = scatter_dex(pred, y["test"])
+    null = null_scatter_dex(y["train"], y["test"])
+    rho = stats.spearmanr(np.concatenate([g["train"], g["test"]]), np.concatenate([y["train"], y["test"]]))[0]
+    return {"case": case, "test_scatter_dex": s, "null_scatter_dex": null,
+            "predictive_power_pct": predictive_power_pct(s, null), "spearman": float(rho), "n_test": len(pred)}
+
+
+def grey_levels_by_case(data, cases=AUTHORS_CASES) -> pd.DataFrame:
+    """The masked grey level of every cluster of each case's sample under the authors' code (long frame:
+    ``case, grey_level, log_age``), for the figure of chapter 13."""
+    import numpy as np
+
+    from ..experiments import parse_case
+    from ..preprocessing import select_sample
+
+    frames = []
+    for case in cases:
+        exp = __import__("dataclasses").replace(parse_case(case), **AUTHORS_PREPROCESSING)
+        idx = select_sample(data.log_ages, exp.sample)
+        frames.append(pd.DataFrame({"case": case, "grey_level": masked_grey_levels(data, exp, idx),
+                                    "log_age": np.asarray(data.log_ages)[idx]}))
+    return pd.concat(frames, ignore_index=True)

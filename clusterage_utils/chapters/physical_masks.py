@@ -1,0 +1,51 @@
+"""Chapter 10, physical masks: inner masking with diameters in parsec (converted per galaxy with its distance)
+against diameters in pixels, for near and far galaxies - the study's proposal to normalise scales."""
+from __future__ import annotations
+
+import pandas as pd
+
+from ..experiments import Experiment
+from ..metrics import CASE_COLUMNS, summarise_seeds
+from ..profiles import Profile
+from .common import unique
+from .distance import GROUPS
+from .masking import sweep_experiments
+
+__all__ = ["PC_PANELS", "experiments", "physical_masks", "pc_to_px_table"]
+
+PC_PANELS = (("five_band", "full"),)
+
+
+def experiments(profile: Profile | str, diameters=None, diameters_pc=None, seeds=None, masking=None, **_
+                ) -> list[Experiment]:
+    """Per distance group: the five-band full-sample inner sweep in px (chapter 06's) and in pc."""
+    out = []
+    for g in GROUPS:
+        out += sweep_experiments("mask_centre", profile, diameters, seeds, masking, panels=PC_PANELS, group=g)
+        out += sweep_experiments("mask_centre", profile, diameters_pc, seeds, masking, panels=PC_PANELS, group=g,
+                                 unit="pc")
+    return unique(out)
+
+
+def physical_masks(ctx, diameters=None, diameters_pc=None, seeds=None, masking=None, progress: bool = True
+                   ) -> pd.DataFrame:
+    """Summary of both sweeps per group, with ``diameter_unit`` (px / pc) and ``diameter`` in that unit; the
+    unmasked model (diameter 0) appears under both units."""
+    exps = experiments(ctx.profile, diameters, diameters_pc, seeds, masking)
+    scores = ctx.run(exps, progress=progress)
+    s = summarise_seeds(scores, by=CASE_COLUMNS)
+    zero = s[s["diameter"] == 0].assign(diameter_unit="pc")
+    zero = zero[~zero.set_index(["group", "masking"]).index.isin(
+        s[(s["diameter_unit"] == "pc") & (s["diameter"] == 0)].set_index(["group", "masking"]).index)]
+    return pd.concat([s, zero], ignore_index=True)
+
+
+def pc_to_px_table(ctx, diameters_pc) -> pd.DataFrame:
+    """What a physical mask is in pixels for each distance group (median over its clusters)."""
+    cat = ctx.data.catalogue
+    rows = []
+    for g, sub in cat.groupby("distance_group"):
+        ppx = sub["pc_per_px"].median()
+        rows.append({"group": g, "pc_per_px": ppx,
+                     **{f"{d} pc": round(min(d / ppx, ctx.data.shape[-1]), 1) for d in diameters_pc if d}})
+    return pd.DataFrame(rows).set_index("group")

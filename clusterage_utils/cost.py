@@ -1,0 +1,195 @@
+"""What the book costs: an estimate before a build (:func:`plan`) and the measured cost of the last one
+(:func:`measured_cost`), per chapter."""
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from .chapters import NOTEBOOKS, chapter_experiments
+from .chapters.attribution_maps import attribution_models
+from .chapters.truth_tests import COUPLINGS, TRUTH_CASES
+from .experiments import case_experiments
+from .paths import default_cutouts_path, default_store_path, project_root
+from .profiles import get_profile
+
+__all__ = ["plan", "measured_cost", "benchmark_results", "save_benchmark", "machine_description"]
+
+
+def measured_cost(profile: str, store: str | os.PathLike | None = None, build_dir: str | os.PathLike | None = None
+                  ) -> pd.DataFrame:
+    """What the last build of a profile cost, per chapter, from the store's recorded wall times.
+
+    Each result record is charged to the first chapter that needs it (chapter 7's surveys of other couplings to
+    chapter 7; chapter 9's kept model is its own one-seed record). An amortised
+    model's training time is shared among the diameters it is evaluated at, so ``training_min`` sums correctly.
+    Notebook times come from ``<build>/timings.json``. Returns one row per chapter (result records, training
+    minutes, notebook seconds) and a total.
+    """
+    from .cutouts import open_cutouts
+    from .store import ResultsStore, record_key
+
+    prof = get_profile(profile)
+    store_root = Path(store) if store else default_store_path(profile)
+    st = ResultsStore(store_root)
+    timings_path = (Path(build_dir) if build_dir else project_root() / "_build") / "timings.json"
+    timings = json.loads(timings_path.read_text()) if timings_path.exists() else {}
+    main = default_cutouts_path(profile)
+    if not main.exists():
+        raise FileNotFoundError(f"{main}: no {profile} build to account for; run `clusterage book --profile "
+                                f"{profile}` first")
+    main_fp = open_cutouts(main).fingerprint()
+    seen: set[str] = set()
+    rows = []
+
+    def charge(exps, fp):
+        keys = [record_key(e.hash, fp) for e in exps]
+        keys = [k for k in dict.fromkeys(keys) if k not in seen and st.has(k)]
+        seen.update(keys)
+        return len(keys), sum(st.get(k).get("wall_time_s", 0.0) for k in keys)
+
+    for c in NOTEBOOKS:
+        n, secs = charge(chapter_experiments(c, prof), main_fp)
+        if c.startswith("09"):
+            n2, s2 = charge(attribution_models(prof), main_fp)
+            n, secs = n + n2, secs + s2
+        if c.startswith("07"):
+            for cpl in COUPLINGS:
+                if cpl == 1.0:
+                    continue
+                path = default_cutouts_path(profile, environment_coupling=cpl)
+                if path.exists():
+                    n2, s2 = charge(case_experiments(list(TRUTH_CASES), prof), open_cutouts(path).fingerprint())
+                    n, secs = n + n2, secs + s2
+        rows.append({"chapter": c, "records": n, "training_min": round(secs / 60, 1),
+                     "notebook_s": timings.get(c)})
+    df = pd.DataFrame(rows)
+    total = {"chapter": "total", "records": int(df["records"].sum()),
+             "training_min": round(df["training_min"].sum(), 1),
+             "notebook_s": round(sum(v for v in df["notebook_s"] if v is not None), 1)}
+    df = pd.concat([df, pd.DataFrame([total])], ignore_index=True)
+    df.attrs["timings"] = timings
+    return df
+
+
+def plan(profile: str, gpu_speedup: float | None = None, n_steps: int = 20) -> pd.DataFrame:
+    """Estimate the trainings and time per chapter from this machine's measured training throughput.
+
+    Throughput is measured on random inputs with the profile's network (5-band and white light) in this process;
+    a training (an amortised model counts once) is costed at ``n_train x epochs x (4 if rotations == 'all' else
+    1)`` samples (an upper bound: early stopping usually ends sooner), with ``n_train`` from the profile's mock
+    survey size. ``wall_minutes_est`` divides by the worker processes of a local pool
+    (:func:`~clusterage_utils.execution.default_workers`).
+    """
+    import numpy as np
+
+    from .execution import default_workers
+    from .model import build_cnn
+    from .reference import galaxies
+    from .runtime import seed_everything
+
+    prof = get_profile(profile)
+    t = prof.training
+    workers = default_workers()[0]
+    seed_everything(0)
+    speed = {}
+    for c, name in ((5, "five_band"), (1, "white_light")):
+        m = build_cnn((112, 112, c), width=t.width, learning_rate=1e-3)
+        x = np.random.default_rng(0).random((t.batch_size * n_steps, 112, 112, c), dtype=np.float32)
+        y = np.zeros(len(x), np.float32)
+        m.fit(x[:t.batch_size * 2], y[:t.batch_size * 2], batch_size=t.batch_size, verbose=0)
+        t0 = time.perf_counter()
+        m.fit(x, y, batch_size=t.batch_size, verbose=0)
+        speed[name] = len(x) / (time.perf_counter() - t0)
+    g = galaxies()
+    n_all = sum(round(prof.fraction * g.loc[x, "n_clusters"]) for x in prof.galaxies)
+    frac = {"full": 1.0, "restricted": 0.5, "near": 0.23, "far": 0.3}
+    rows = []
+    seen: set[str] = set()
+    for c in NOTEBOOKS:
+        exps = [e for e in chapter_experiments(c, prof) if e.hash not in seen]
+        seen |= {e.hash for e in exps}
+        runs = list({e.training_group: e for e in exps}.values())   # an amortised model is trained once
+        if c.startswith("07"):  # the surveys of other couplings: the same experiments on other data
+            runs += [e for cpl in COUPLINGS if cpl != 1.0 for e in case_experiments(list(TRUTH_CASES), prof)]
+        secs = 0.0
+        for e in runs:
+            n_train = 0.7 * n_all * frac[e.sample] * (frac[e.group] if e.group else 1.0)
+            secs += n_train * t.epochs * (4 if t.rotations == "all" else 1) / speed[e.input]
+        row = {"chapter": c, "new_trainings": len(runs),
+               "cpu_minutes_max": round(secs / 60, 1), "wall_minutes_est": round(secs / 60 / workers, 1)}
+        if gpu_speedup:
+            row["gpu_minutes_max"] = round(secs / 60 / gpu_speedup, 1)
+        rows.append(row)
+    df = pd.DataFrame(rows)
+    total = {"chapter": "total", "new_trainings": int(df["new_trainings"].sum()),
+             "cpu_minutes_max": round(df["cpu_minutes_max"].sum(), 1),
+             "wall_minutes_est": round(df["wall_minutes_est"].sum(), 1)}
+    if gpu_speedup:
+        total["gpu_minutes_max"] = round(df["gpu_minutes_max"].sum(), 1)
+    df = pd.concat([df, pd.DataFrame([total])], ignore_index=True)
+    df.attrs["samples_per_s"] = {k: round(v) for k, v in speed.items()}
+    return df
+
+
+def machine_description() -> str:
+    """This machine in a few words: CPU model, cores, memory, GPU (for benchmark records)."""
+    import platform
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = ""
+    try:
+        for line in open("/proc/meminfo"):
+            if line.startswith("MemTotal:"):
+                mem = f", {int(line.split()[1]) / 1024**2:.0f} GB"
+    except OSError:
+        pass
+    from .execution import has_gpu
+
+    return f"{cpu}, {os.cpu_count()} cores{mem}, {'a GPU' if has_gpu() else 'no GPU'}"
+
+
+def _results_dir() -> Path:
+    from .paths import source_root
+
+    return source_root() / "benchmarks" / "results"
+
+
+def save_benchmark(name: str, frame: pd.DataFrame, **meta) -> Path:
+    """Write a benchmark's result table to ``benchmarks/results/<name>.csv`` with ``<name>.json`` beside it
+    (date, machine, package versions and ``meta``), atomically; the compute page reads them."""
+    import datetime as dt
+
+    import numpy as np
+
+    from . import __version__
+    from ._atomic import atomic_path, save_csv
+
+    out = _results_dir()
+    out.mkdir(parents=True, exist_ok=True)
+    save_csv(frame, out / f"{name}.csv")
+    info = {"date": dt.date.today().isoformat(), "machine": machine_description(), "clusterage": __version__,
+            "numpy": np.__version__, **meta}
+    with atomic_path(out / f"{name}.json") as tmp:
+        tmp.write_text(json.dumps(info, indent=2, default=str))
+    return out / f"{name}.csv"
+
+
+def benchmark_results(name: str) -> tuple[pd.DataFrame, dict] | None:
+    """A benchmark's last saved table and its metadata (:func:`save_benchmark`), or None if it was never run in
+    this checkout."""
+    d = _results_dir()
+    if not (d / f"{name}.csv").exists():
+        return None
+    meta = json.loads((d / f"{name}.json").read_text()) if (d / f"{name}.json").exists() else {}
+    return pd.read_csv(d / f"{name}.csv"), meta

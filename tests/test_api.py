@@ -1,0 +1,49 @@
+"""The package's public API: importable from the package, documented, and light (no TensorFlow at import)."""
+import inspect
+import subprocess
+import sys
+
+
+def test_public_names_import_without_tensorflow():
+    code = ("import sys; from clusterage_utils import open_cutouts, Experiment, run_experiments, ResultsStore, "
+            "get_profile, page_context, study_predictions, health_report, build_book; "
+            "print('tensorflow' in sys.modules, 'keras' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False False"
+
+
+def test_every_public_name_is_documented_and_listed():
+    import clusterage_utils as cu
+
+    for name in cu._API:
+        obj = getattr(cu, name)
+        assert name in cu.__all__
+        if callable(obj):
+            assert inspect.getdoc(obj), f"{name} has no docstring"
+    assert "open_cutouts" in dir(cu)
+
+
+def test_every_module_declares_all():
+    import importlib
+    import pkgutil
+
+    import clusterage_utils
+
+    for m in pkgutil.walk_packages(clusterage_utils.__path__, "clusterage_utils."):
+        if m.name.rsplit(".", 1)[-1].startswith("_") or m.name.endswith(".cli"):
+            continue
+        mod = importlib.import_module(m.name)
+        assert hasattr(mod, "__all__") or m.ispkg, f"{m.name} has no __all__"
+
+
+def test_analysis_modules_do_not_import_the_build():
+    """One direction only: the build uses the chapters, the chapters never use the build."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "clusterage_utils"
+    for path in list((root / "chapters").glob("*.py")) + [root / "study.py", root / "metrics.py", root / "page.py"]:
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                assert not node.module.endswith(("build", "cost", "cli")), (path.name, node.module)

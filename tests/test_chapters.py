@@ -1,0 +1,71 @@
+"""The chapters' experiment lists and analyses."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from clusterage_utils.chapters import NOTEBOOKS, all_experiments, chapter_experiments, chapter_id, chapter_notebook
+from clusterage_utils.chapters.leakage import leakage_table
+from clusterage_utils.chapters.masking import check_cases, sweep_steps
+from clusterage_utils.chapters.truth_tests import truth_verdict, verdict_text
+
+
+def test_truth_verdict_and_leakage_table():
+    tests = pd.DataFrame({"coupling": [0.0, 0.0, 1.0, 1.0],
+                          "case": ["wl_mask_12", "wl_mask_24_shuffled", "wl_mask_12", "wl_mask_24_shuffled"],
+                          "below_null": [False, False, True, False], "diff_dex": [0.01, 0.0, -0.3, 0.0],
+                          "ci_lo": [-0.05, -0.05, -0.4, -0.05], "ci_hi": [0.05, 0.05, -0.2, 0.05]})
+    assert truth_verdict(tests) == {"coupling0_consistent_with_null": True, "coupling1_below_null": True,
+                                    "shuffled_never_below_null": True}
+    text = verdict_text(tests)
+    assert text["passes"] == "passes" and "-0.300" in text["coupling1"] and "Consistent" in text["coupling0"]
+    tests.loc[0, "below_null"] = True                      # a signal where none was planted: the test fails
+    assert not truth_verdict(tests)["coupling0_consistent_with_null"]
+    assert verdict_text(tests)["passes"] == "does not pass"
+    s = pd.DataFrame({"case": ["five_band_full_none"] * 3 + ["white_light_full_mask_centre_24"] * 3,
+                      "split": ["random", "spatial", "galaxy"] * 2,
+                      "predictive_power_pct": [80.0, 76.0, 60.0, 40.0, 20.0, 10.0]})
+    t = leakage_table(s)
+    assert t.loc["white_light_full_mask_centre_24", "spatial/random"] == pytest.approx(0.5)
+    assert t.loc["five_band_full_none", "galaxy/random"] == pytest.approx(0.75)
+
+
+def test_chapter_ids_and_names():
+    assert chapter_id("03_inner_masking") == "03" and chapter_id("01b") == "01b"
+    assert chapter_notebook("01b") == "01b_study_real_data" and chapter_notebook("13") == NOTEBOOKS[-1]
+    with pytest.raises(ValueError, match="unknown chapter"):
+        chapter_id("99")
+
+
+def test_chapter_experiment_lists():
+    assert chapter_experiments("01", "smoke") == [] and chapter_experiments("01b", "smoke") == []
+    inner = chapter_experiments("03", "smoke")                      # smoke: amortised sweeps + retrained checks
+    amortised = [e for e in inner if e.masking == "amortised"]
+    assert len(amortised) == 4 * 3 and len({e.training_group for e in amortised}) == 4
+    checks = [e for e in inner if e.masking == "retrain"]
+    assert sorted(e.case for e in checks) == sorted(check_cases("mask_centre"))
+    retrained = chapter_experiments("03", "smoke", masking="retrain", diameters=[0, 8], seeds=[0, 1])
+    assert len(retrained) == 4 * 2 * 2 and all(e.masking == "retrain" for e in retrained)
+    outer = chapter_experiments("04", "smoke")
+    assert all(e.mask == "keep_centre" for e in outer) and not any(e.diameter == 0 for e in outer)
+    pc = [e for e in chapter_experiments("10", "smoke") if e.diameter_unit == "pc"]
+    assert pc and all(e.masking == "amortised" and e.grid == (0, 20, 40) for e in pc)
+    assert len(all_experiments("smoke")) < sum(len(chapter_experiments(c, "smoke")) for c in NOTEBOOKS)
+
+
+def test_seeds_and_sweep_grid_do_not_change_other_experiments():
+    """Adding a seed or a diameter to a profile retrains only what is new."""
+    base = {e.hash for e in chapter_experiments("05", "smoke")}
+    more = {e.hash for e in chapter_experiments("05", "smoke", seeds=[0, 1])}
+    assert base < more
+    a = {e.hash for e in chapter_experiments("03", "smoke", masking="retrain", diameters=[0, 12])}
+    b = {e.hash for e in chapter_experiments("03", "smoke", masking="retrain", diameters=[0, 12, 24])}
+    assert a < b
+
+
+def test_sweep_steps_measure_the_aperture_share():
+    s = pd.DataFrame({"input": "five_band", "sample": "full", "labels": "reference",
+                      "mask": ["none", "mask_centre", "mask_centre", "mask_centre"], "diameter": [0, 4, 8, 24],
+                      "test_scatter_mean": [0.4, 0.6, 0.8, 1.0], "null_scatter_dex": 1.2})
+    r = sweep_steps(s, "mask_centre").iloc[0]
+    assert r["aperture_diameter"] == 8 and r["share_by_aperture"] == pytest.approx(2 / 3)
+    assert np.isclose(r["change_beyond_aperture_dex"], 0.2)
