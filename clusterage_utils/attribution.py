@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+__all__ = ["integrated_gradients", "occlusion_map", "radial_profile", "cumulative_fraction", "profiles_by_age"]
+
 
 def integrated_gradients(model, x: np.ndarray, baseline: np.ndarray | None = None, steps: int = 64,
                          batch_size: int = 64) -> np.ndarray:
@@ -30,7 +32,9 @@ def integrated_gradients(model, x: np.ndarray, baseline: np.ndarray | None = Non
     ndarray (N, H, W, C)
         Attributions, in units of the model output per pixel.
     """
-    import tensorflow as tf
+    from .runtime import quiet_import_tf
+
+    tf = quiet_import_tf()
 
     x = np.asarray(x, np.float32)
     base = np.zeros_like(x) if baseline is None else np.asarray(baseline, np.float32)

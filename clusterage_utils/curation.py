@@ -23,8 +23,11 @@ import pandas as pd
 from . import BANDS, __version__
 from ._atomic import atomic_path
 from .cutouts import TRUTH_COLUMNS, CutoutWriter
+from .paths import default_cutouts_path
 from .products import ProductError, find_band_images, galaxy_id_for, read_cluster_catalogue
-from .reference import galaxies
+from .reference import galaxies, pc_per_px, pixel_scale_arcsec
+
+__all__ = ["DROP_REASONS", "CurationConfig", "galaxy_folders", "curate_galaxy", "curate", "ensure_default_cutouts"]
 
 DROP_REASONS = ("class", "no_age", "outside_image", "partial_coverage")
 
@@ -81,14 +84,29 @@ def galaxy_folders(products_dir: str | os.PathLike) -> dict[str, Path]:
     return out
 
 
-def _load_band(path: Path):
+def _open_image(path: Path, what: str):
+    """Open a FITS image (memory-mapped) and touch its last pixel, so a corrupt or truncated file fails here,
+    with its name, rather than half-way through the cutouts. Returns (HDUList, the 2-D image HDU)."""
     from astropy.io import fits
+
+    try:
+        hdul = fits.open(path, memmap=True)
+        hdu = next((h for h in hdul if h.data is not None and getattr(h.data, "ndim", 0) == 2), None)
+        if hdu is None:
+            raise ProductError(f"{path}: no 2-D image HDU in this {what}")
+        _ = float(hdu.data[-1, -1])
+    except ProductError:
+        raise
+    except (OSError, ValueError, TypeError, IndexError) as e:
+        raise ProductError(f"{path}: this {what} is not a readable FITS image ({type(e).__name__}: {e}); it is "
+                           f"corrupt or truncated - download it again") from e
+    return hdul, hdu
+
+
+def _load_band(path: Path):
     from astropy.wcs import WCS
 
-    hdul = fits.open(path, memmap=True)
-    hdu = next((h for h in hdul if h.data is not None and getattr(h.data, "ndim", 0) == 2), None)
-    if hdu is None:
-        raise ProductError(f"{path}: no 2-D image HDU found")
+    hdul, hdu = _open_image(path, "band mosaic")
     w = WCS(hdu.header)
     if not w.has_celestial:
         raise ProductError(f"{path}: header has no celestial WCS; cutouts cannot be placed from RA/Dec")
@@ -97,19 +115,83 @@ def _load_band(path: Path):
 
 def _weight_map(science_path: Path):
     """The inverse-variance map next to a science image (``..._err-drc-wht.fits``), memory-mapped, or None."""
-    from astropy.io import fits
-
     wht = science_path.with_name(science_path.name.replace("_exp-drc-sci.fits", "_err-drc-wht.fits"))
     if not wht.exists():
         return None
-    return fits.open(wht, memmap=True)
+    return _open_image(wht, "weight map")[0]
+
+
+def _cut_one(opened, weights, ref_wcs, same_grid: bool, pos, size: int) -> np.ndarray | None:
+    """The five-band cutout (5, size, size) centred on ``pos`` (x, y pixel of the F555W mosaic); NaN where a band
+    has no data (outside its footprint or zero weight). None if the position misses the mosaic."""
+    from astropy.nddata import Cutout2D
+    from astropy.nddata.utils import NoOverlapError
+
+    try:
+        c = Cutout2D(opened[3][1], pos, size, mode="partial", fill_value=np.nan, copy=False)
+    except NoOverlapError:
+        return None
+    out = np.empty((5, size, size), np.float32)
+    for b in range(5):
+        if same_grid:
+            data = np.full((size, size), np.nan, np.float32)
+            data[c.slices_cutout] = opened[b][1][c.slices_original]
+            if weights[b] is not None:  # zero weight = no data, even where the image holds 0
+                w = np.zeros((size, size), np.float32)
+                w[c.slices_cutout] = weights[b][0].data[c.slices_original]
+                data[w <= 0] = np.nan
+        else:  # bands on different grids: place each with its own WCS
+            sky = ref_wcs.pixel_to_world(pos[0], pos[1])
+            try:
+                data = Cutout2D(opened[b][1], sky, size, wcs=opened[b][2], mode="partial", fill_value=np.nan).data
+            except NoOverlapError:
+                data = np.full((size, size), np.nan, np.float32)
+        out[b] = data
+    return out
+
+
+def _cut_all(opened, weights, ref_wcs, same_grid: bool, x, y, size: int, drops: dict
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """Cutouts of every catalogued position; (cutouts, kept mask). Counts the drops (outside the image, partial
+    coverage) in ``drops``."""
+    cut = np.empty((len(x), 5, size, size), np.float32)
+    ok = np.zeros(len(x), bool)
+    for i in range(len(x)):
+        pos = (float(np.round(x[i])), float(np.round(y[i])))  # nearest pixel lands on index size // 2
+        one = _cut_one(opened, weights, ref_wcs, same_grid, pos, size)
+        if one is None:
+            drops["outside_image"] += 1
+            continue
+        cut[i] = one
+        if np.all(np.isfinite(one)) and not np.any(np.all(one == 0, axis=(1, 2))):
+            ok[i] = True
+        else:
+            drops["partial_coverage"] += 1
+    return cut, ok
+
+
+def _galaxy_table(kept: pd.DataFrame, galaxy_id: str, x, y, scale: float) -> pd.DataFrame:
+    """The catalogue rows of a galaxy's kept clusters, in the cutout file's columns (with pc per px from the
+    mosaic's pixel scale and the cluster's distance, Table 1's when the catalogue has none)."""
+    gal = galaxies().loc[galaxy_id]
+    table = pd.DataFrame({
+        "galaxy_id": galaxy_id, "cluster_id": kept["cluster_id"].to_numpy(), "log_age": kept["log_age"].to_numpy(),
+        "ra_deg": kept["ra_deg"].to_numpy(), "dec_deg": kept["dec_deg"].to_numpy(), "x_px": x, "y_px": y,
+        "distance_mpc": np.where(np.isfinite(kept["distance_mpc"]), kept["distance_mpc"], gal["distance_mpc"]),
+        "cls_human": kept["cls_human"].to_numpy(), "cls_ml": kept["cls_ml"].to_numpy(),
+        "mass_msun": kept["mass_msun"].to_numpy(), "ebv_mag": kept["ebv_mag"].to_numpy(),
+    })
+    table["pixel_scale_arcsec"] = scale
+    table["pc_per_px"] = pc_per_px(table["distance_mpc"].to_numpy(float), scale)
+    for src, dst in TRUTH_COLUMNS.items():
+        if src in kept:
+            table[dst] = kept[src].to_numpy()
+    return table
 
 
 def curate_galaxy(folder: Path, galaxy_id: str, cfg: CurationConfig) -> tuple[np.ndarray, pd.DataFrame, dict, str]:
     """Cut one galaxy: returns cutouts (k, 5, H, W), their catalogue rows, drop counts per reason, age column."""
     from astropy.coordinates import SkyCoord
-    from astropy.nddata import Cutout2D
-    from astropy.nddata.utils import NoOverlapError
 
     groups = ("cluster-class12",) + (("compact-association-class3",) if cfg.include_associations else ())
     cat, agecol = read_cluster_catalogue(folder, galaxy_id, cfg.classifier, groups, cfg.age_column)
@@ -123,10 +205,13 @@ def curate_galaxy(folder: Path, galaxy_id: str, cfg: CurationConfig) -> tuple[np
     cat = cat[has_age].reset_index(drop=True)
 
     paths = find_band_images(folder, galaxy_id)
-    opened = [_load_band(paths[b]) for b in BANDS]
-    weights = [_weight_map(paths[b]) for b in BANDS]
+    opened, weights = [], []
     try:
+        for b in BANDS:
+            opened.append(_load_band(paths[b]))
+            weights.append(_weight_map(paths[b]))
         ref_wcs = opened[3][2]
+        scale = pixel_scale_arcsec(ref_wcs)
         x, y = ref_wcs.world_to_pixel(SkyCoord(cat["ra_deg"].to_numpy(), cat["dec_deg"].to_numpy(), unit="deg"))
         x, y = np.asarray(x, float), np.asarray(y, float)
         shapes_equal = all(o[1].shape == opened[3][1].shape for o in opened)
@@ -136,57 +221,14 @@ def curate_galaxy(folder: Path, galaxy_id: str, cfg: CurationConfig) -> tuple[np
             raise ProductError(f"{folder}: none of the {len(cat)} catalogue positions of {galaxy_id} falls on the "
                                f"F555W image ({paths['F555W'].name}); the catalogue and images do not overlap "
                                f"(wrong galaxy, or RA/Dec columns in another frame)")
-        size = cfg.size_px
-        cut = np.empty((len(cat), 5, size, size), np.float32)
-        ok = np.zeros(len(cat), bool)
-        for i in range(len(cat)):
-            pos = (float(np.round(x[i])), float(np.round(y[i])))  # nearest pixel lands on index size // 2
-            try:
-                c = Cutout2D(opened[3][1], pos, size, mode="partial", fill_value=np.nan, copy=False)
-            except NoOverlapError:
-                drops["outside_image"] += 1
-                continue
-            for b in range(5):
-                if same_grid:
-                    data = np.full((size, size), np.nan, np.float32)
-                    data[c.slices_cutout] = opened[b][1][c.slices_original]
-                    if weights[b] is not None:  # zero weight = no data, even where the image holds 0
-                        w = np.zeros((size, size), np.float32)
-                        w[c.slices_cutout] = weights[b][0].data[c.slices_original]
-                        data[w <= 0] = np.nan
-                else:  # bands on different grids: place each with its own WCS
-                    sky = ref_wcs.pixel_to_world(pos[0], pos[1])
-                    try:
-                        data = Cutout2D(opened[b][1], sky, size, wcs=opened[b][2], mode="partial",
-                                        fill_value=np.nan).data
-                    except NoOverlapError:
-                        data = np.full((size, size), np.nan, np.float32)
-                cut[i, b] = data
-            good = np.all(np.isfinite(cut[i])) and not np.any(np.all(cut[i] == 0, axis=(1, 2)))
-            if good:
-                ok[i] = True
-            else:
-                drops["partial_coverage"] += 1
+        cut, ok = _cut_all(opened, weights, ref_wcs, same_grid, x, y, cfg.size_px, drops)
     finally:
         for h, _, _ in opened:
             h.close()
         for h in weights:
             if h is not None:
                 h.close()
-    kept = cat[ok].reset_index(drop=True)
-    gal = galaxies().loc[galaxy_id]
-    table = pd.DataFrame({
-        "galaxy_id": galaxy_id, "cluster_id": kept["cluster_id"].to_numpy(), "log_age": kept["log_age"].to_numpy(),
-        "ra_deg": kept["ra_deg"].to_numpy(), "dec_deg": kept["dec_deg"].to_numpy(),
-        "x_px": x[ok], "y_px": y[ok],
-        "distance_mpc": np.where(np.isfinite(kept["distance_mpc"]), kept["distance_mpc"], gal["distance_mpc"]),
-        "cls_human": kept["cls_human"].to_numpy(), "cls_ml": kept["cls_ml"].to_numpy(),
-        "mass_msun": kept["mass_msun"].to_numpy(), "ebv_mag": kept["ebv_mag"].to_numpy(),
-    })
-    table["pc_per_px"] = table["distance_mpc"] * 1e6 * 0.04 / 206264.806
-    for src, dst in TRUTH_COLUMNS.items():
-        if src in kept:
-            table[dst] = kept[src].to_numpy()
+    table = _galaxy_table(cat[ok].reset_index(drop=True), galaxy_id, x[ok], y[ok], scale)
     return cut[ok], table, drops, agecol
 
 
@@ -234,7 +276,11 @@ def curate(products_dir: str | os.PathLike, out_path: str | os.PathLike, cfg: Cu
         writer = CutoutWriter(tmp, cfg.size_px, compression=cfg.compression)
         try:
             for gid, folder in tqdm(folders.items(), desc="curating", unit="galaxy", disable=not progress):
-                cut, table, drops, agecol = curate_galaxy(folder, gid, cfg)
+                try:
+                    cut, table, drops, agecol = curate_galaxy(folder, gid, cfg)
+                except ProductError as e:
+                    raise ProductError(f"galaxy {gid}: {e} (nothing was written; fix or remove {folder} and "
+                                       f"run again)") from e
                 writer.append(cut, table)
                 agecols.add(agecol)
                 rows.append({"galaxy_id": gid, "kept": len(table), **drops})
@@ -262,33 +308,28 @@ def curate(products_dir: str | os.PathLike, out_path: str | os.PathLike, cfg: Cu
     return summary
 
 
-def default_cutouts_path(profile: str = "laptop", root: str | os.PathLike = "data", seed: int = 0,
-                         environment_coupling: float = 1.0) -> Path:
-    """Where :func:`ensure_default_cutouts` keeps a profile's mock cutout file (whether or not it exists yet):
-    ``<root>/<profile>[_c<coupling>][_s<seed>]/cutouts.h5``."""
-    tag = profile + ("" if environment_coupling == 1.0 else f"_c{environment_coupling:g}") + \
-        ("" if seed == 0 else f"_s{seed}")
-    return Path(root) / tag / "cutouts.h5"
-
-
-def ensure_default_cutouts(profile: str = "laptop", root: str | os.PathLike = "data", seed: int = 0,
+def ensure_default_cutouts(profile: str = "laptop", root: str | os.PathLike | None = None, seed: int = 0,
                            environment_coupling: float = 1.0, progress: bool = True) -> Path:
-    """Return the cutout file of a profile's default mock survey, making the survey and curating it if absent.
+    """Return the cutout file of a profile's default mock survey, making the survey (minutes, with a progress bar)
+    and curating it if absent or made by an older version of the mock (:data:`~clusterage_utils.mock.MOCK_VERSION`).
 
-    Layout: ``<root>/<profile>[_c<coupling>][_s<seed>]/mock/`` (products) and ``.../cutouts.h5``.
+    Layout (:func:`~clusterage_utils.paths.default_cutouts_path`): ``<root>/<profile>[_c<coupling>][_s<seed>]/``
+    with ``mock/`` (products) and ``cutouts.h5``; ``root`` defaults to ``<project>/data``.
     """
-    from .mock import MockSurveyConfig, make_mock_survey
+    from .mock import MOCK_VERSION, MockSurveyConfig, make_mock_survey, read_manifest
     from .profiles import get_profile
 
     prof = get_profile(profile)
     out = default_cutouts_path(profile, root, seed, environment_coupling)
     base = out.parent
-    if out.exists():
-        return out
     survey = base / "mock"
-    if not (survey / "mock_survey.json").exists():
+    manifest = read_manifest(survey) if survey.exists() else None
+    stale = manifest is not None and manifest.get("mock_version", 1) != MOCK_VERSION
+    if out.exists() and not stale:
+        return out
+    if manifest is None or stale:
         make_mock_survey(survey, MockSurveyConfig(seed=seed, fraction=prof.fraction, galaxies=prof.galaxies,
                                                   environment_coupling=environment_coupling),
                          overwrite=survey.exists(), progress=progress)
-    curate(survey, out, CurationConfig(), progress=progress)
+    curate(survey, out, CurationConfig(), progress=progress, overwrite=out.exists())
     return out

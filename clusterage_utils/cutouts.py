@@ -29,7 +29,10 @@ import numpy as np
 import pandas as pd
 
 from . import BANDS, PIXEL_SCALE_ARCSEC
-from .reference import galaxies
+from .reference import galaxies, pc_per_px
+
+__all__ = ["SCHEMA_VERSION", "REQUIRED", "TRUTH_COLUMNS", "CutoutFileError", "CutoutWriter", "CutoutFile",
+           "open_cutouts"]
 
 SCHEMA_VERSION = 1
 REQUIRED = ("image_cutouts", "cluster_log_ages", "cluster_ids", "galaxy_ids")
@@ -197,8 +200,9 @@ class CutoutFile:
         if "distance_mpc" not in df:
             df["distance_mpc"] = np.where(known, tab["distance_mpc"].reindex(df["galaxy_id"]).to_numpy(), np.nan)
         if "pc_per_px" not in df:
-            px = self.attrs.get("pixel_scale_arcsec", PIXEL_SCALE_ARCSEC)
-            df["pc_per_px"] = df["distance_mpc"] * 1e6 * px / 206264.806
+            px = df["pixel_scale_arcsec"] if "pixel_scale_arcsec" in df else \
+                self.attrs.get("pixel_scale_arcsec", PIXEL_SCALE_ARCSEC)
+            df["pc_per_px"] = pc_per_px(df["distance_mpc"].to_numpy(float), np.asarray(px, float))
         df["distance_group"] = tab["distance_group"].reindex(df["galaxy_id"]).fillna("other").to_numpy()
         return df
 

@@ -18,12 +18,15 @@ from ._atomic import atomic_path
 from .products import ACS_B_BAND_GALAXIES, IMAGE_TARGETS, catalogue_target
 from .reference import check_galaxies
 
+__all__ = ["MAST_HST_BASE", "MAST_CAT_BUNDLE_BASE", "image_urls", "catalogue_bundle_url", "fetch_phangs"]
+
 MAST_HST_BASE = "https://archive.stsci.edu/hlsps/phangs-hst"
 MAST_CAT_BUNDLE_BASE = "https://archive.stsci.edu/hlsps/phangs-cat/dr4/bundles"
 
 
 def image_urls(galaxy_id: str, base: str = MAST_HST_BASE) -> dict[str, str]:
-    """Science-image URLs of the five bands: ``<base>/<target>/hlsp_phangs-hst_hst_<instr>_<target>_<filter>_v1_exp-drc-sci.fits``.
+    """Science-image URLs of the five bands:
+    ``<base>/<target>/hlsp_phangs-hst_hst_<instr>_<target>_<filter>_v1_exp-drc-sci.fits``.
 
     The B band is ACS ``f435w`` for the galaxies observed that way (``products.ACS_B_BAND_GALAXIES``).
     """

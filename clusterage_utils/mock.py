@@ -44,8 +44,13 @@ from scipy import ndimage
 from . import BANDS, PIXEL_SCALE_ARCSEC, __version__
 from . import photometry as ph
 from ._atomic import atomic_path
-from .products import catalogue_filenames, image_filename, IMAGE_TARGETS
+from .products import IMAGE_TARGETS, catalogue_filenames, image_filename
 from .reference import GALAXY_CENTRES_DEG, age_distribution, check_galaxies, galaxies
+
+__all__ = ["CUTOUT_SIZE_PX", "MASS_RANGE_MSUN", "EFF_GAMMA", "REFF_MEDIAN_PC", "MOCK_VERSION", "MockSurveyConfig",
+           "draw_log_ages", "mean_ebv_mag", "draw_ebv", "detection_mass_limit", "draw_detected_masses",
+           "Environment", "draw_environment", "dust_covering", "mosaic_shape", "footprint_mask",
+           "make_wcs", "GalaxyMock", "simulate_galaxy", "make_mock_survey", "read_manifest"]
 
 #: Width of the study's cutouts (px); catalogued clusters are placed so that their cutout lies in the footprint.
 CUTOUT_SIZE_PX = 112
@@ -53,6 +58,9 @@ CUTOUT_SIZE_PX = 112
 MASS_RANGE_MSUN = (1e3, 1e6)
 EFF_GAMMA = 2.5
 REFF_MEDIAN_PC = 2.5
+#: Bumped when the mock's physics or its reference ages change, so stale default surveys are remade:
+#: 2 = sigma-clipped local sky in the reference-age photometry.
+MOCK_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -76,6 +84,9 @@ class MockSurveyConfig:
         clusters inside a 112-px cutout, before the (age-dependent) uncatalogued neighbours.
     detection_limit_mag : float
         Apparent F555W AB magnitude limit of the catalogue.
+    sky_sigma_clip : float or None
+        Sigma clipping of the local-sky annulus in the reference-age photometry (None: a plain median, the mock's
+        version 1; see :func:`~clusterage_utils.photometry.aperture_photometry`).
     """
 
     seed: int = 0
@@ -85,6 +96,7 @@ class MockSurveyConfig:
     nebular: bool = False
     area_per_cluster_px: float = 100.0**2
     detection_limit_mag: float = 24.5
+    sky_sigma_clip: float | None = 3.0
 
     def __post_init__(self):
         if not (isinstance(self.fraction, (int, float)) and 0 < self.fraction <= 1):
@@ -415,7 +427,7 @@ def simulate_galaxy(galaxy_id: str, cfg: MockSurveyConfig, true_log_age: np.ndar
                            np.clip(xs.round().astype(int), 0, shape[1] - 1)]
     cat["MOCK_TRUE_EBV"] = ebv_tot
 
-    flux, err = ph.aperture_photometry(images, xs, ys)
+    flux, err = ph.aperture_photometry(images, xs, ys, sky_sigma_clip=cfg.sky_sigma_clip)
     fit = ph.fit_ssp(flux, err, dist, cfg.nebular)
     mjy, mjy_err = ph.rate_to_mjy(flux), ph.rate_to_mjy(err)
     for b, band in enumerate(BANDS):
@@ -594,7 +606,7 @@ def make_mock_survey(out_dir: str | os.PathLike, cfg: MockSurveyConfig | None = 
     progress : bool
         Show a tqdm bar over galaxies.
     preview : bool
-        Also save the preview PNGs (:func:`clusterage_utils.plotting.mock_preview`) in ``out_dir/preview``.
+        Also save the preview PNGs (:func:`clusterage_utils.preview.mock_preview`) in ``out_dir/preview``.
 
     Raises
     ------
@@ -620,11 +632,12 @@ def make_mock_survey(out_dir: str | os.PathLike, cfg: MockSurveyConfig | None = 
             _write_catalogues(folder, gm, cfg)
             n_total += len(gm.catalogue)
         manifest = {"kind": "clusterage mock PHANGS-HST survey", "package_version": __version__,
+                    "mock_version": MOCK_VERSION,
                     "config": cfg.to_dict(), "n_clusters": n_total,
                     "wall_time_s": round(time.perf_counter() - t0, 2)}
         (tmp / "mock_survey.json").write_text(json.dumps(manifest, indent=2))
         if preview:
-            from .plotting import mock_preview
+            from .preview import mock_preview
             mock_preview(tmp, tmp / "preview")
         if out_dir.exists():
             shutil.rmtree(out_dir)

@@ -13,6 +13,11 @@ import numpy as np
 
 from .reference import ssp_table
 
+__all__ = ["PIVOT_WAVELENGTH_AA", "AB_ZEROPOINT", "EXPOSURE_TIME_S", "SKY_RATE", "READ_NOISE_E", "PSF_FWHM_PX",
+           "APERTURE_RADIUS_PX", "ANNULUS_PX", "ERROR_FLOOR_MAG", "extinction_coefficients",
+           "distance_modulus", "ab_mag_to_rate", "rate_to_mjy", "model_rates", "SKY_SIGMA_CLIP",
+           "aperture_photometry", "fit_ssp"]
+
 #: Pivot wavelengths of the five bands (Angstrom), from the SSP table's provenance.
 PIVOT_WAVELENGTH_AA = np.array([2709.9, 3354.8, 4326.1, 5308.2, 8029.5])
 
@@ -36,7 +41,7 @@ ANNULUS_PX = (7.0, 8.0)
 ERROR_FLOOR_MAG = 0.1
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def extinction_coefficients() -> np.ndarray:
     """A_band / E(B-V) for the five bands: Cardelli, Clayton & Mathis (1989) with R_V = 3.1 at the pivots.
 
@@ -89,8 +94,13 @@ def model_rates(log_age, mass_msun, ebv_mag, distance_mpc: float, nebular: bool 
     return ab_mag_to_rate(mag)
 
 
+#: Sigma of the clipping of the local-sky annulus before its median is taken (astropy ``SigmaClip``, 10 iters).
+SKY_SIGMA_CLIP = 3.0
+
+
 def aperture_photometry(images: np.ndarray, x_px, y_px, radius_px: float = APERTURE_RADIUS_PX,
-                        annulus_px: tuple[float, float] = ANNULUS_PX) -> tuple[np.ndarray, np.ndarray]:
+                        annulus_px: tuple[float, float] = ANNULUS_PX,
+                        sky_sigma_clip: float | None = SKY_SIGMA_CLIP) -> tuple[np.ndarray, np.ndarray]:
     """Sky-subtracted aperture photometry in every band (photutils).
 
     Parameters
@@ -103,14 +113,20 @@ def aperture_photometry(images: np.ndarray, x_px, y_px, radius_px: float = APERT
         Aperture radius (px); the study's 4 px.
     annulus_px : (float, float)
         Inner and outer radius of the local-sky annulus (px); its sigma-clipped median is subtracted.
+    sky_sigma_clip : float or None
+        Clip the annulus at this many sigma (astropy ``SigmaClip``, median centre, 10 iterations) before taking
+        its median, so neighbouring sources do not bias the sky; ``None``: a plain median.
 
     Returns
     -------
     flux, err : ndarray, shape (N, 5)
         Count rates (e-/s) and their 1-sigma errors from Poisson noise of source and sky, and read noise.
     """
-    from photutils.aperture import ApertureStats, CircularAnnulus, CircularAperture, aperture_photometry as _ap
+    from astropy.stats import SigmaClip
+    from photutils.aperture import ApertureStats, CircularAnnulus, CircularAperture
+    from photutils.aperture import aperture_photometry as _ap
 
+    clip = SigmaClip(sigma=sky_sigma_clip, maxiters=10) if sky_sigma_clip else None
     pos = np.column_stack([np.asarray(x_px, float), np.asarray(y_px, float)])
     aper = CircularAperture(pos, r=radius_px)
     ann = CircularAnnulus(pos, r_in=annulus_px[0], r_out=annulus_px[1])
@@ -119,7 +135,7 @@ def aperture_photometry(images: np.ndarray, x_px, y_px, radius_px: float = APERT
     err = np.empty_like(flux)
     for b, img in enumerate(images):
         raw = np.asarray(_ap(img, aper)["aperture_sum"], float)
-        bkg = np.asarray(ApertureStats(img, ann).median, float)
+        bkg = np.asarray(ApertureStats(img, ann, sigma_clip=clip).median, float)
         bkg = np.nan_to_num(bkg)
         f = raw - bkg * area
         t = EXPOSURE_TIME_S[b] if b < len(EXPOSURE_TIME_S) else 1.0

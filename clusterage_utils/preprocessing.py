@@ -15,14 +15,18 @@ shifted mask, and R = 0 still masks the single centre pixel.
 from __future__ import annotations
 
 import random
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
 from .reference import FULL_LOG_AGE_RANGE, RESTRICTED_LOG_AGE_RANGE
 
+__all__ = ["MASK_KINDS", "NORMALISATIONS", "INPUTS", "SAMPLES", "white_light", "circle", "visible_pixels",
+           "diameter_pc_to_px", "apply_mask", "normalise", "dataset_range", "preprocess", "select_sample",
+           "random_split", "galaxy_split", "spatial_split", "overlap_fraction", "SPLITS", "make_split"]
+
 MASK_KINDS = ("none", "mask_centre", "keep_centre")
-NORMALISATIONS = ("instance", "instance_with_masked", "channel", "dataset", "asinh", "log", "quantile")
+NORMALISATIONS = ("instance", "authors", "channel", "dataset", "asinh", "log", "quantile")
 INPUTS = ("five_band", "white_light")
 SAMPLES = ("full", "restricted")
 
@@ -93,7 +97,7 @@ def apply_mask(cutouts: np.ndarray, visible: np.ndarray) -> np.ndarray:
 
 def normalise(cutouts: np.ndarray, visible: np.ndarray, method: str = "instance",
               dataset_range: tuple[float, float] | None = None) -> np.ndarray:
-    """Min-max normalisation to [0, 1]; masked pixels are exactly 0.
+    """Min-max normalisation to [0, 1]; masked pixels are exactly 0, except under ``authors``.
 
     Parameters
     ----------
@@ -102,8 +106,11 @@ def normalise(cutouts: np.ndarray, visible: np.ndarray, method: str = "instance"
     visible : ndarray (H, W) or (N, H, W) of bool
         Pixels the network sees (one mask for all cutouts, or one each).
     method : str
-        ``instance`` (paper text): one min and max per cutout over all channels, visible pixels only;
-        ``instance_with_masked`` (authors' code): the masked zeros take part in the min/max;
+        ``instance`` (paper text): one min and max per cutout over all channels, visible pixels only, masked
+        pixels 0;
+        ``authors`` (the study's code): masked pixels are set to 0 first, then one min and max over the whole
+        cutout (masked zeros included) scales *every* pixel, so a masked pixel ends at -min / (max - min), a grey
+        level that differs from cutout to cutout;
         ``channel``: a min and max per cutout and channel, visible pixels only;
         ``dataset``: one global ``dataset_range`` (from the training set, see :func:`dataset_range`);
         non-linear per-instance variants the study proposes: ``asinh`` (Lupton et al. 2004 stretch,
@@ -126,12 +133,11 @@ def normalise(cutouts: np.ndarray, visible: np.ndarray, method: str = "instance"
         lo = np.float32(dataset_range[0])
         hi = np.float32(dataset_range[1])
     else:
-        axes = (1, 2, 3) if method in ("instance", "instance_with_masked") else (2, 3)
+        axes = (1, 2, 3) if method in ("instance", "authors") else (2, 3)
         if method not in NORMALISATIONS:
             raise ValueError(f"normalisation must be one of {NORMALISATIONS}, got {method!r}")
-        if method == "instance_with_masked":
-            src = np.where(vis, x, 0.0)
-            lo, hi = src.min(axis=axes, keepdims=True), src.max(axis=axes, keepdims=True)
+        if method == "authors":
+            return _authors_minmax(np.where(vis, x, 0.0))
         else:
             lo = np.where(vis, x, np.inf).min(axis=axes, keepdims=True)
             hi = np.where(vis, x, -np.inf).max(axis=axes, keepdims=True)
@@ -141,6 +147,15 @@ def normalise(cutouts: np.ndarray, visible: np.ndarray, method: str = "instance"
     safe = np.where(span > 0, span, 1.0)
     out = np.where(span > 0, (x - lo) / safe, 0.0)
     return np.where(vis, np.clip(out, 0.0, 1.0), 0.0).astype(np.float32)
+
+
+def _authors_minmax(x: np.ndarray) -> np.ndarray:
+    """The study's code: one min and max per cutout over every pixel and channel (masked zeros included), and
+    every pixel scaled with them; a flat cutout (max = min) becomes 0."""
+    lo = x.min(axis=(1, 2, 3), keepdims=True)
+    hi = x.max(axis=(1, 2, 3), keepdims=True)
+    span = hi - lo
+    return np.where(span > 0, (x - lo) / np.where(span > 0, span, 1.0), 0.0).astype(np.float32)
 
 
 def _nonlinear(x: np.ndarray, vis: np.ndarray, method: str) -> np.ndarray:
@@ -191,17 +206,6 @@ def preprocess(cutouts: np.ndarray, input_kind: str, visible: np.ndarray, normal
     x = apply_mask(x, visible)
     x = normalise(x, visible, normalisation, dataset_minmax)
     return np.ascontiguousarray(x.transpose(0, 2, 3, 1))
-
-
-def rotate(batch_nhwc: np.ndarray, k) -> np.ndarray:
-    """Rotate each image of a channels-last batch by ``k`` x 90 degrees (k scalar or one per image)."""
-    k = np.broadcast_to(np.asarray(k, int) % 4, (len(batch_nhwc),))
-    out = np.empty_like(batch_nhwc)
-    for q in range(4):
-        sel = k == q
-        if sel.any():
-            out[sel] = np.rot90(batch_nhwc[sel], q, axes=(1, 2))
-    return out
 
 
 # ------------------------------------------------------------------------------------------ samples and splits

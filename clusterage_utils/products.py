@@ -18,6 +18,11 @@ import pandas as pd
 from . import BANDS
 from .reference import galaxies
 
+__all__ = ["IMAGE_TARGETS", "ACS_B_BAND_GALAXIES", "AGE_COLUMNS_MYR", "MASS_COLUMNS", "EBV_COLUMNS", "ID_COLUMN",
+           "FILL_VALUES", "MOCK_COLUMNS", "normalise_target", "catalogue_target", "galaxy_id_for",
+           "image_filename", "catalogue_filenames", "ProductError", "find_band_images",
+           "read_cluster_catalogue"]
+
 #: Image target name per galaxy id (as in the HLSP file names; mosaics flagged by suffix).
 IMAGE_TARGETS: dict[str, str] = {
     "NGC_5068": "ngc5068mosaic", "IC_5332": "ic5332", "NGC_628C": "ngc628c", "NGC_3351": "ngc3351mosaic",
@@ -134,9 +139,71 @@ def _first_column(table: pd.DataFrame, candidates, what: str, path) -> str:
 def _read_fits_table(path: Path) -> pd.DataFrame:
     from astropy.table import Table
 
-    t = Table.read(path, hdu=1)
+    try:
+        t = Table.read(path, hdu=1)
+    except (OSError, ValueError, TypeError, IndexError) as e:
+        raise ProductError(f"{path}: not a readable FITS table ({type(e).__name__}: {e}); the catalogue is "
+                           f"corrupt or truncated - download the DR4 catalogue bundle again") from e
     names = [n for n in t.colnames if len(t[n].shape) <= 1]
     return t[names].to_pandas()
+
+
+def _numeric(table: pd.DataFrame, column: str, path, dtype=float) -> np.ndarray:
+    """A catalogue column as numbers, or a ProductError naming the file, the column and its type."""
+    try:
+        return table[column].to_numpy(dtype)
+    except (ValueError, TypeError) as e:
+        raise ProductError(f"{path}: column {column!r} must be numeric, it holds {table[column].dtype} values "
+                           f"(e.g. {table[column].iloc[0]!r}); is this a PHANGS DR4 catalogue?") from e
+
+
+def _read_group(folder: Path, galaxy_id: str, classifier: str, group: str, age_column: str | None
+                ) -> tuple[pd.DataFrame, str]:
+    """One catalogue group of a galaxy: its obs and sed tables joined, in the book's columns; and the age column
+    used."""
+    target = catalogue_target(galaxy_id)
+    obs_hits = sorted(folder.glob(f"hlsp_phangs-cat_hst_*_{target}_multi_v1_obs-{classifier}-{group}.fits"))
+    sed_hits = sorted(folder.glob(f"hlsp_phangs-cat_hst_*_{target}_multi_v1_sed*-{classifier}-{group}.fits"))
+    if not obs_hits or not sed_hits:
+        raise ProductError(
+            f"{folder}: no {classifier} '{group}' catalogue for {galaxy_id} (need both "
+            f"hlsp_phangs-cat_hst_*_{target}_multi_v1_obs-{classifier}-{group}.fits and the matching 'sed' "
+            f"file; found obs={len(obs_hits)}, sed={len(sed_hits)}). Download the DR4 catalogue bundle.")
+    obs = _read_fits_table(obs_hits[0])
+    sed = _read_fits_table(sed_hits[0])
+    for name, t, path in (("obs", obs, obs_hits[0]), ("sed", sed, sed_hits[0])):
+        if ID_COLUMN not in t.columns:
+            raise ProductError(f"{path}: no {ID_COLUMN} column in the {name} catalogue")
+        dup = t[ID_COLUMN][t[ID_COLUMN].duplicated()].unique()
+        if len(dup):
+            raise ProductError(f"{path}: duplicated {ID_COLUMN} values {list(dup[:5])}; the join would be "
+                               f"ambiguous. Deduplicate the catalogue first.")
+    sed_extra = [c for c in sed.columns if c not in obs.columns or c == ID_COLUMN]
+    joined = obs.merge(sed[sed_extra], on=ID_COLUMN, how="inner", validate="one_to_one")
+    for c in ("PHANGS_RA", "PHANGS_DEC"):
+        _first_column(joined, (c,), c, obs_hits[0])
+    agec = age_column or _first_column(joined, AGE_COLUMNS_MYR, "age (Myr)", sed_hits[0])
+    if agec not in joined.columns:
+        raise ProductError(f"{sed_hits[0]}: requested age column {agec!r} not present")
+    massc = next((c for c in MASS_COLUMNS if c in joined.columns), None)
+    ebvc = next((c for c in EBV_COLUMNS if c in joined.columns), None)
+    age_myr = _numeric(joined, agec, sed_hits[0])
+    bad_age = np.isin(age_myr, FILL_VALUES) | ~(age_myr > 0)
+    out = pd.DataFrame({
+        "cluster_id": _numeric(joined, ID_COLUMN, obs_hits[0], np.int64),
+        "ra_deg": _numeric(joined, "PHANGS_RA", obs_hits[0]),
+        "dec_deg": _numeric(joined, "PHANGS_DEC", obs_hits[0]),
+        "cls_human": joined.get("PHANGS_CLUSTER_CLASS_HUMAN", pd.Series(-1, index=joined.index)).to_numpy(int),
+        "cls_ml": joined.get("PHANGS_CLUSTER_CLASS_ML_VGG", pd.Series(-1, index=joined.index)).to_numpy(int),
+        "log_age": np.where(bad_age, np.nan, np.log10(np.where(bad_age, 1.0, age_myr)) + 6.0),
+        "mass_msun": joined[massc].to_numpy(float) if massc else np.nan,
+        "ebv_mag": joined[ebvc].to_numpy(float) if ebvc else np.nan,
+        "distance_mpc": joined["PHANGS_DMPC"].to_numpy(float) if "PHANGS_DMPC" in joined else np.nan,
+    })
+    for c in MOCK_COLUMNS:
+        if c in joined.columns:
+            out[c] = joined[c].to_numpy()
+    return out, agec
 
 
 def read_cluster_catalogue(folder: str | os.PathLike, galaxy_id: str, classifier: str = "human",
@@ -171,52 +238,10 @@ def read_cluster_catalogue(folder: str | os.PathLike, galaxy_id: str, classifier
         Missing file or column (with the fallbacks tried), or duplicated cluster ids.
     """
     folder = Path(folder)
-    target = catalogue_target(galaxy_id)
     frames = []
     used_age = None
     for group in groups:
-        obs_hits = sorted(folder.glob(f"hlsp_phangs-cat_hst_*_{target}_multi_v1_obs-{classifier}-{group}.fits"))
-        sed_hits = sorted(folder.glob(f"hlsp_phangs-cat_hst_*_{target}_multi_v1_sed*-{classifier}-{group}.fits"))
-        if not obs_hits or not sed_hits:
-            raise ProductError(
-                f"{folder}: no {classifier} '{group}' catalogue for {galaxy_id} (need both "
-                f"hlsp_phangs-cat_hst_*_{target}_multi_v1_obs-{classifier}-{group}.fits and the matching 'sed' "
-                f"file; found obs={len(obs_hits)}, sed={len(sed_hits)}). Download the DR4 catalogue bundle.")
-        obs = _read_fits_table(obs_hits[0])
-        sed = _read_fits_table(sed_hits[0])
-        for name, t, path in (("obs", obs, obs_hits[0]), ("sed", sed, sed_hits[0])):
-            if ID_COLUMN not in t.columns:
-                raise ProductError(f"{path}: no {ID_COLUMN} column in the {name} catalogue")
-            dup = t[ID_COLUMN][t[ID_COLUMN].duplicated()].unique()
-            if len(dup):
-                raise ProductError(f"{path}: duplicated {ID_COLUMN} values {list(dup[:5])}; the join would be "
-                                   f"ambiguous. Deduplicate the catalogue first.")
-        sed_extra = [c for c in sed.columns if c not in obs.columns or c == ID_COLUMN]
-        joined = obs.merge(sed[sed_extra], on=ID_COLUMN, how="inner", validate="one_to_one")
-        for c in ("PHANGS_RA", "PHANGS_DEC"):
-            _first_column(joined, (c,), c, obs_hits[0])
-        agec = age_column or _first_column(joined, AGE_COLUMNS_MYR, "age (Myr)", sed_hits[0])
-        if agec not in joined.columns:
-            raise ProductError(f"{sed_hits[0]}: requested age column {agec!r} not present")
-        used_age = agec
-        massc = next((c for c in MASS_COLUMNS if c in joined.columns), None)
-        ebvc = next((c for c in EBV_COLUMNS if c in joined.columns), None)
-        age_myr = joined[agec].to_numpy(float)
-        bad_age = np.isin(age_myr, FILL_VALUES) | ~(age_myr > 0)
-        out = pd.DataFrame({
-            "cluster_id": joined[ID_COLUMN].to_numpy(np.int64),
-            "ra_deg": joined["PHANGS_RA"].to_numpy(float),
-            "dec_deg": joined["PHANGS_DEC"].to_numpy(float),
-            "cls_human": joined.get("PHANGS_CLUSTER_CLASS_HUMAN", pd.Series(-1, index=joined.index)).to_numpy(int),
-            "cls_ml": joined.get("PHANGS_CLUSTER_CLASS_ML_VGG", pd.Series(-1, index=joined.index)).to_numpy(int),
-            "log_age": np.where(bad_age, np.nan, np.log10(np.where(bad_age, 1.0, age_myr)) + 6.0),
-            "mass_msun": joined[massc].to_numpy(float) if massc else np.nan,
-            "ebv_mag": joined[ebvc].to_numpy(float) if ebvc else np.nan,
-            "distance_mpc": joined["PHANGS_DMPC"].to_numpy(float) if "PHANGS_DMPC" in joined else np.nan,
-        })
-        for c in MOCK_COLUMNS:
-            if c in joined.columns:
-                out[c] = joined[c].to_numpy()
+        out, used_age = _read_group(folder, galaxy_id, classifier, group, age_column)
         frames.append(out)
     table = pd.concat(frames, ignore_index=True)
     dup = table["cluster_id"][table["cluster_id"].duplicated()].unique()

@@ -19,7 +19,9 @@ import pandas as pd
 
 from . import BANDS, PIXEL_SCALE_ARCSEC
 
-ARCSEC_PER_RAD = 206264.806
+__all__ = ["GALAXY_CENTRES_DEG", "FULL_LOG_AGE_RANGE", "RESTRICTED_LOG_AGE_RANGE", "galaxies", "check_galaxies",
+           "age_distribution", "ssp_table", "ssp_magnitudes", "study_scatter", "pc_per_px",
+           "pixel_scale_arcsec"]
 
 #: Galaxy centres (deg, ICRS) from the PHANGS-HST release notes; used to place mock mosaics on the sky.
 GALAXY_CENTRES_DEG: dict[str, tuple[float, float]] = {
@@ -35,15 +37,55 @@ FULL_LOG_AGE_RANGE = (6.0, 10.14)
 RESTRICTED_LOG_AGE_RANGE = (7.0, 9.5)
 
 
+def pc_per_px(distance_mpc, pixel_scale_arcsec: float = PIXEL_SCALE_ARCSEC):
+    """Parsec per pixel at a distance: the one place the book converts angles to lengths (astropy units).
+
+    Parameters
+    ----------
+    distance_mpc : float or array_like
+        Distance (Mpc).
+    pixel_scale_arcsec : float or array_like
+        Pixel scale (arcsec/px); the study's 0.04 by default, a real mosaic's from its WCS
+        (:func:`pixel_scale_arcsec`).
+
+    Returns
+    -------
+    float or ndarray
+    """
+    import astropy.units as u
+
+    length = (np.asarray(distance_mpc, float) * u.Mpc) * (np.asarray(pixel_scale_arcsec, float) * u.arcsec)
+    out = length.to(u.pc, equivalencies=u.dimensionless_angles()).value
+    return float(out) if np.ndim(out) == 0 else out
+
+
+def pixel_scale_arcsec(wcs) -> float:
+    """The pixel scale (arcsec/px) of a celestial WCS (``proj_plane_pixel_scales``, mean of the two axes):
+    0.0396" for PHANGS-HST mosaics, which the study rounds to 0.04".
+
+    Raises
+    ------
+    ValueError
+        If the two axes' scales differ by more than 1 % (non-square pixels).
+    """
+    import astropy.units as u
+    from astropy.wcs.utils import proj_plane_pixel_scales
+
+    scales = (proj_plane_pixel_scales(wcs.celestial) * u.deg).to(u.arcsec).value
+    if abs(scales[0] - scales[1]) > 0.01 * scales.mean():
+        raise ValueError(f"non-square pixels: {scales[0]:.5f} x {scales[1]:.5f} arcsec")
+    return float(scales.mean())
+
+
 def _read_csv(name: str) -> pd.DataFrame:
     with resources.files("clusterage_utils").joinpath("data", name).open("r") as fh:
         return pd.read_csv(fh, comment="#")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _galaxies() -> pd.DataFrame:
     df = _read_csv("galaxies_table1.csv")
-    df["pc_per_px"] = df["distance_mpc"] * 1e6 * PIXEL_SCALE_ARCSEC / ARCSEC_PER_RAD
+    df["pc_per_px"] = pc_per_px(df["distance_mpc"].to_numpy())
     return df.set_index("galaxy_id", drop=False)
 
 
@@ -69,13 +111,13 @@ def check_galaxies(names) -> list[str]:
     return names
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def age_distribution() -> pd.DataFrame:
     """Real PHANGS reference-age distribution: columns ``galaxy_id, log_age, n_clusters`` (SED grid values)."""
     return _read_csv("phangs_age_distribution_by_galaxy.csv")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def ssp_table(nebular: bool = False) -> pd.DataFrame:
     """BC03 SSP absolute AB magnitudes (10 pc) per Msun formed in the five bands, vs ``log_age``.
 
@@ -108,7 +150,7 @@ def ssp_magnitudes(log_age, nebular: bool = False) -> np.ndarray:
     return np.stack([np.interp(la, tab["log_age"], tab[f"M_{b}"]) for b in BANDS], axis=-1)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def study_scatter() -> pd.DataFrame:
     """The authors' released runs: mean and spread of the test scatter (dex) over 5 models, per configuration.
 
@@ -118,5 +160,4 @@ def study_scatter() -> pd.DataFrame:
     return _read_csv("authors_released_runs_scatter.csv")
 
 
-#: Headline numbers quoted in the paper's text (dex), for the feasibility chapter.
-STUDY_FEASIBILITY_SCATTER_DEX = {"full": 0.45, "restricted": 0.25}
+

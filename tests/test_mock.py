@@ -7,8 +7,13 @@ import pytest
 from scipy.stats import spearmanr
 
 from clusterage_utils import photometry as ph
-from clusterage_utils.mock import (MockSurveyConfig, draw_detected_masses, make_mock_survey, read_manifest,
-                                   simulate_galaxy)
+from clusterage_utils.mock import (
+    MockSurveyConfig,
+    draw_detected_masses,
+    make_mock_survey,
+    read_manifest,
+    simulate_galaxy,
+)
 
 
 def _tree_files(d):

@@ -3,8 +3,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from clusterage_utils.preprocessing import (apply_mask, circle, make_split, normalise, preprocess, random_split,
-                                            rotate, select_sample, visible_pixels, white_light)
+from clusterage_utils.preprocessing import (
+    apply_mask,
+    circle,
+    make_split,
+    normalise,
+    preprocess,
+    random_split,
+    select_sample,
+    visible_pixels,
+    white_light,
+)
 
 
 @pytest.mark.parametrize("d", [2, 6, 8, 12, 24, 40, 78])
@@ -53,14 +62,14 @@ def test_normalisation_range_masked_zero_and_no_nan():
         v = x[i][:, vis]
         np.testing.assert_allclose(out[i][:, vis], (v - v.min()) / (v.max() - v.min()), rtol=1e-5, atol=1e-6)
     const = np.full((2, 5, 32, 32), 3.0, np.float32)
-    for method in ("instance", "instance_with_masked", "channel"):
+    for method in ("instance", "authors", "channel"):
         for visible in (np.ones((32, 32), bool), np.zeros((32, 32), bool)):   # constant, or fully masked
             o = normalise(apply_mask(const, visible), visible, method)
             assert np.isfinite(o).all() and np.all(o == 0.0), method
     for method in ("instance", "channel"):   # constant where visible: no contrast -> 0, not NaN
         o = normalise(apply_mask(const, vis), vis, method)
         assert np.all(o == 0.0)
-    o = normalise(apply_mask(const, vis), vis, "instance_with_masked")   # masked zeros set the minimum
+    o = normalise(apply_mask(const, vis), vis, "authors")   # masked zeros set the minimum
     assert np.all(o[:, :, vis] == 1.0) and np.all(o[:, :, ~vis] == 0.0)
 
 
@@ -69,9 +78,49 @@ def test_authors_normalisation_includes_masked_zeros():
     x[0, 0, 0, 0] = 20.0
     vis = visible_pixels("mask_centre", 6, 16)
     paper = normalise(apply_mask(x, vis), vis, "instance")
-    authors = normalise(apply_mask(x, vis), vis, "instance_with_masked")
+    authors = normalise(apply_mask(x, vis), vis, "authors")
     assert paper[0, 1, 0, 0] == 0.0                     # 10 is the visible minimum
     assert authors[0, 1, 0, 0] == pytest.approx(0.5)    # the masked zeros set the minimum
+
+
+def _study_script_preprocessing(cutouts, kind, radius, white):
+    """The study's preprocessing as its published description states it, written independently of the package:
+    mean of the bands (white light) first; a circle about pixel (56, 56) of radius R with (x-56)^2 + (y-56)^2 <=
+    R^2 set to 0 (inner) or everything outside it (outer); then one min and one max over the whole cutout, masked
+    zeros included, and every pixel scaled with them."""
+    x = cutouts.astype(np.float64)
+    if white:
+        x = x.mean(axis=1, keepdims=True)
+    n = x.shape[-1]
+    c = n // 2
+    out = np.empty_like(x)
+    for i in range(len(x)):
+        img = x[i].copy()
+        for yy in range(n):
+            for xx in range(n):
+                inside = (xx - c) ** 2 + (yy - c) ** 2 <= radius ** 2
+                if (kind == "mask_centre" and inside) or (kind == "keep_centre" and not inside):
+                    img[:, yy, xx] = 0.0
+        lo, hi = img.min(), img.max()
+        out[i] = (img - lo) / (hi - lo)
+    return out.transpose(0, 2, 3, 1)
+
+
+@pytest.mark.parametrize("kind", ["mask_centre", "keep_centre"])
+@pytest.mark.parametrize("radius", [3, 6, 12])
+@pytest.mark.parametrize("white", [False, True])
+def test_authors_mode_matches_the_study_scripts_bit_for_bit(kind, radius, white):
+    """The ``authors`` mask convention and normalisation reproduce the study's arrays, masked pixels included
+    (their grey level -min/(max - min) differs per cutout)."""
+    rng = np.random.default_rng(radius)
+    x = rng.normal(0.5, 1.0, (3, 5, 40, 40)).astype(np.float32)   # sky-subtracted noise: pixels < 0 too
+    vis = visible_pixels(kind, 2 * radius, 40, convention="authors")
+    got = preprocess(x, "white_light" if white else "five_band", vis, "authors")
+    want = _study_script_preprocessing(x, kind, radius, white)
+    np.testing.assert_allclose(got, want, rtol=0, atol=2e-7)
+    masked = ~vis
+    grey = got[:, masked, 0]
+    assert np.ptp(grey[:, 0]) > 0 and np.allclose(grey, grey[:, :1])   # one grey level per cutout, not 0
 
 
 def test_white_light_before_normalisation_and_channels_last():
@@ -79,13 +128,6 @@ def test_white_light_before_normalisation_and_channels_last():
     np.testing.assert_allclose(white_light(x)[:, 0], x.mean(1), rtol=1e-6)
     out = preprocess(x, "white_light", visible_pixels("none", 0, 20))
     assert out.shape == (3, 20, 20, 1)
-
-
-def test_rotation_per_image():
-    x = np.arange(2 * 4 * 4).reshape(2, 4, 4, 1).astype(np.float32)
-    r = rotate(x, [1, 0])
-    np.testing.assert_array_equal(r[0], np.rot90(x[0], 1))
-    np.testing.assert_array_equal(r[1], x[1])
 
 
 def test_authors_split_sizes_and_order():
@@ -106,22 +148,6 @@ def test_samples():
     a = np.array([6.0, 6.9, 7.0, 8.0, 9.5, 9.6, 10.14])
     assert list(select_sample(a, "full")) == list(range(7))
     assert list(select_sample(a, "restricted")) == [2, 3, 4]
-
-
-def test_training_batches_rotate_and_flip_deterministically():
-    from clusterage_utils.training import batches
-
-    x = np.random.default_rng(0).random((10, 6, 6, 1)).astype(np.float32)
-    y = np.arange(10, dtype=np.float32)
-    a = list(batches(x, y, 4, "all", seed=1, epoch=0, flips=True))   # an array works as the fetcher too
-    b = list(batches(x, y, 4, "all", seed=1, epoch=0, flips=True))
-    assert sum(len(yb) for _, yb in a) == 40          # the study's x4
-    for (xa, ya), (xb, yb) in zip(a, b):
-        np.testing.assert_array_equal(xa, xb)
-        np.testing.assert_array_equal(ya, yb)
-    assert sum(len(yb) for _, yb in batches(x, y, 4, "random", 1, 0)) == 10
-    with pytest.raises(ValueError, match="rotations must be"):
-        list(batches(x, y, 4, "sometimes", 1, 0))
 
 
 def _catalogue(n=600, seed=0):
