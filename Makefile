@@ -3,9 +3,9 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY      = $(VENV)/bin/python
 PROFILE ?= laptop
-EXTRAS ?= cpu,book,test,dask
+EXTRAS ?= book,test,dask
 
-.PHONY: book test install clean browser
+.PHONY: book publish test lint install clean browser
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -19,6 +19,10 @@ install: $(VENV)/.installed
 book: install
 	$(VENV)/bin/clusterage book --profile $(PROFILE)
 
+# The book plus a static site for GitHub Pages in _build/publish (the results store as a download).
+publish: install
+	$(VENV)/bin/clusterage book --profile $(PROFILE) --publish
+
 # Headless Chromium + driver for the book's browser test (Debian packages chromium, chromium-driver).
 browser:
 	@if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then \
@@ -26,7 +30,13 @@ browser:
 	  apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
 	fi
 
-test: install browser
+# Lint (package, tests, benchmarks, notebooks), the publish workflow against GitHub's schema (offline), then the suite.
+lint: install
+	$(VENV)/bin/ruff check clusterage_utils tests benchmarks
+	$(VENV)/bin/nbqa ruff notebooks book
+	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/publish-book.yml
+
+test: install browser lint
 	$(PY) -m pytest -q -ra
 
 clean:
