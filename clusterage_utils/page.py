@@ -102,7 +102,8 @@ class PageContext:
         t = self.profile.training
         return Markdown(
             f"**Built with** profile `{self.profile.name}` (CNN width {t.width:g}, ≤ {t.epochs} epochs, "
-            f"{t.lr_schedule} learning rate {t.learning_rate:g}, {len(t.seeds)} seeds, sweeps by "
+            f"{t.lr_schedule} learning rate {t.learning_rate:g}, {len(t.seeds)} seed{'s' if len(t.seeds) != 1 else ''}, "
+            f"sweeps by "
             f"{self.profile.sweep_masking} masking) on {src}{extra}: {d.n} clusters, `{Path(self.data_path).name}`. "
             f"Parameters: {p}.{warn}")
 

@@ -37,7 +37,7 @@ def test_colour_reddens_with_age_beyond_10_myr():
     """Noiseless photometry of mock clusters (dust-free): F336W-F555W rises with age beyond 10 Myr.
     (The BC03 track has a small red-supergiant wiggle at 10-20 Myr, so the test uses half-dex bins.)"""
     cfg = MockSurveyConfig(seed=0, fraction=1.0, galaxies=("NGC_4321",))
-    cat = simulate_galaxy("NGC_4321", cfg, render=False).catalogue
+    cat = simulate_galaxy("NGC_4321", cfg, render_images=False).catalogue
     age = cat["MOCK_TRUE_LOG_AGE"].to_numpy()
     rates = ph.model_rates(age, cat["MOCK_TRUE_MASS"], np.zeros(len(age)), 15.21)
     u_minus_v = -2.5 * np.log10(rates[:, 1] / rates[:, 3]) + ph.AB_ZEROPOINT[1] - ph.AB_ZEROPOINT[3]
@@ -62,7 +62,7 @@ def test_detected_mass_rises_with_age():
 
 def _rank_corr(coupling):
     cfg = MockSurveyConfig(seed=1, fraction=0.5, environment_coupling=coupling, galaxies=("NGC_3627",))
-    cat = simulate_galaxy("NGC_3627", cfg, render=False).catalogue
+    cat = simulate_galaxy("NGC_3627", cfg, render_images=False).catalogue
     return spearmanr(cat["MOCK_TRUE_LOG_AGE"], cat["MOCK_ENV_LOG_AGE"])[0], len(cat)
 
 
@@ -80,8 +80,8 @@ def test_environment_depends_only_on_environment_age():
     cfg = MockSurveyConfig(seed=2, fraction=0.2, environment_coupling=0.0, galaxies=("NGC_1566",))
     n = int(round(0.2 * 850))
     rng = np.random.default_rng(9)
-    a = simulate_galaxy("NGC_1566", cfg, true_log_age=rng.uniform(6, 7, n), render=False).catalogue
-    b = simulate_galaxy("NGC_1566", cfg, true_log_age=rng.uniform(9, 10, n), render=False).catalogue
+    a = simulate_galaxy("NGC_1566", cfg, true_log_age=rng.uniform(6, 7, n), render_images=False).catalogue
+    b = simulate_galaxy("NGC_1566", cfg, true_log_age=rng.uniform(9, 10, n), render_images=False).catalogue
     assert not np.allclose(a["MOCK_TRUE_LOG_AGE"], b["MOCK_TRUE_LOG_AGE"])
     for col in ("MOCK_ENV_LOG_AGE", "MOCK_N_NEIGHBOURS", "MOCK_DUST_COVER"):
         np.testing.assert_array_equal(a[col], b[col])
@@ -146,8 +146,10 @@ def test_interrupted_run_leaves_nothing(tmp_path, monkeypatch):
             raise KeyboardInterrupt
         return real(*a, **k)
 
-    real = mock._write_catalogues
-    monkeypatch.setattr(mock, "_write_catalogues", boom)
+    import clusterage_utils.mock.writing as writing
+
+    real = writing._write_catalogues
+    monkeypatch.setattr(writing, "_write_catalogues", boom)
     with pytest.raises(KeyboardInterrupt):
         make_mock_survey(tmp_path / "out", MockSurveyConfig(fraction=0.02, galaxies=("NGC_3351", "IC_5332")),
                          progress=False)

@@ -1,0 +1,27 @@
+"""A chapter's context: default paths, no hidden survey making, a header without the builder's paths."""
+import pytest
+
+from clusterage_utils.page import page_context
+from clusterage_utils.paths import default_cutouts_path, default_store_path, project_root
+
+
+def test_default_paths_follow_clusterage_root(tmp_path, monkeypatch):
+    monkeypatch.setenv("CLUSTERAGE_ROOT", str(tmp_path))
+    assert project_root() == tmp_path
+    assert default_cutouts_path("smoke") == tmp_path / "data" / "smoke" / "cutouts.h5"
+    assert default_cutouts_path("smoke", environment_coupling=0.5).parent.name == "smoke_c0.5"
+    assert default_store_path("smoke", "/x/other.h5") == tmp_path / "results" / "smoke-other"
+
+
+def test_no_hidden_survey_making(tmp_path, monkeypatch):
+    monkeypatch.setenv("CLUSTERAGE_ROOT", str(tmp_path))
+    with pytest.raises(FileNotFoundError, match="make_data=True"):
+        page_context("smoke")
+    assert not (tmp_path / "data").exists()
+
+
+def test_header_names_the_file_not_its_folder(toy_file, tmp_path):
+    ctx = page_context("smoke", data=toy_file, store=tmp_path / "s", diameters=[0, 4], seeds=None)
+    text = ctx.header().data
+    assert toy_file.name in text and str(toy_file.parent) not in text
+    assert "diameters=[0, 4]" in text and "seeds=" not in text            # only the parameters given
