@@ -302,7 +302,7 @@ def masking_sweep(kind: str, input: str, sample: str, profile: Profile, diameter
 
 def named_experiments(name: str, profile: Profile) -> list[Experiment]:
     """Expand a name from the command line: a case name, ``fig4``, ``fig5``, ``study``, or a sweep
-    ``inner_sweep`` / ``outer_sweep`` (all four input x sample panels)."""
+    ``inner_sweep`` / ``outer_sweep`` (all four input x sample panels, by the profile's ``sweep_masking``)."""
     if name == "fig4":
         return case_experiments(fig4_cases(), profile)
     if name == "fig5":
@@ -312,5 +312,5 @@ def named_experiments(name: str, profile: Profile) -> list[Experiment]:
     if name in ("inner_sweep", "outer_sweep"):
         kind = "mask_centre" if name == "inner_sweep" else "keep_centre"
         return [e for i in ("five_band", "white_light") for s in ("full", "restricted")
-                for e in masking_sweep(kind, i, s, profile)]
+                for e in masking_sweep(kind, i, s, profile, masking=profile.sweep_masking)]
     return case_experiments([name], profile)

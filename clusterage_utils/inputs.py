@@ -7,7 +7,8 @@ that order into batches:
 
 - **tensors** (:func:`tensor_dataset`): the preprocessed cutouts sit in memory as one tensor; ``tf.data`` gathers
   each batch and rotates / flips it with a pixel permutation, all as graph ops with prefetching. This is the fast
-  path, used whenever one mask serves the whole training set and the file fits in memory.
+  path, used whenever one mask serves the whole training set and the file fits in memory; for amortised masking
+  (a mask drawn per item) :func:`masked_tensor_dataset` masks and normalises in the graph too.
 - **generator** (:func:`numpy_batches`): each batch is read (from memory or streamed from HDF5), preprocessed and
   augmented in numpy. Memory stays flat in N, and per-item masks (amortised masking) work.
 
@@ -24,7 +25,7 @@ from .cutouts import CutoutFile
 from .preprocessing import preprocess
 
 __all__ = ["EpochItems", "epoch_items", "dihedral_permutations", "augment", "numpy_batches", "InputSource",
-           "raw_cutouts", "tensor_dataset", "generator_dataset", "ROTATIONS"]
+           "raw_cutouts", "tensor_dataset", "masked_tensor_dataset", "generator_dataset", "ROTATIONS"]
 
 ROTATIONS = ("all", "random", "none")
 
@@ -318,3 +319,60 @@ def generator_dataset(fetch, y: np.ndarray, batch_size: int, rotations: str, see
 
     sig = (tf.TensorSpec((None, *image_shape), tf.float32), tf.TensorSpec((None,), tf.float32))
     return tf.data.Dataset.from_generator(gen, output_signature=sig).prefetch(2)
+
+
+def masked_tensor_dataset(raw_nhwc, masks: np.ndarray, mask_index: np.ndarray, file_idx: np.ndarray,
+                          y: np.ndarray, batch_size: int, rotations: str, seed: int, flips: bool = False):
+    """Endless training batches for amortised masking, all in the graph: each item gets the mask drawn for it by
+    :func:`epoch_items`, then per-instance min-max normalisation over its visible pixels (the ``instance``
+    normalisation of :func:`~clusterage_utils.preprocessing.normalise`, bit for bit), then its rotation / flip.
+
+    Parameters
+    ----------
+    raw_nhwc : ndarray or tf.Tensor, shape (N, H, W, C)
+        Every cutout of the file, unnormalised, channels-last (white light already averaged).
+    masks : ndarray of bool, shape (M, H, W)
+        Visible-pixel masks.
+    mask_index : ndarray of int, shape (N, G)
+        For each cutout of the file and each of the G diameters of the grid, the mask it sees (in pc the mask
+        depends on the cluster's galaxy).
+    file_idx, y, batch_size, rotations, seed, flips
+        As :func:`tensor_dataset`; each item's grid diameter is drawn uniformly (``n_masks = G``).
+
+    Returns
+    -------
+    tf.data.Dataset
+        The same batches as :func:`numpy_batches` over the generator pipeline with these masks.
+    """
+    from .runtime import quiet_import_tf
+
+    tf = quiet_import_tf()
+    x = tf.convert_to_tensor(raw_nhwc, tf.float32)
+    _, h, w, c = x.shape
+    vis_all = tf.constant(np.asarray(masks, bool))
+    perms = tf.constant(dihedral_permutations(h, w))
+    fidx = np.asarray(file_idx, np.int64)
+    mtab = np.asarray(mask_index, np.int32)
+    yy = np.asarray(y, np.float32)
+
+    def index_batches():
+        for b in _endless_items(len(fidx), batch_size, rotations, seed, flips, mtab.shape[1]):
+            f = fidx[b.position]
+            yield f, mtab[f, b.mask_id], (b.rotation + 4 * b.flip).astype(np.int32), yy[b.position]
+
+    def prepare(i, m, code, target):
+        xb = tf.gather(x, i)
+        vis = tf.broadcast_to(tf.gather(vis_all, m)[..., None], tf.shape(xb))
+        lo = tf.reduce_min(tf.where(vis, xb, np.inf), axis=[1, 2, 3], keepdims=True)
+        hi = tf.reduce_max(tf.where(vis, xb, -np.inf), axis=[1, 2, 3], keepdims=True)
+        lo = tf.where(tf.math.is_finite(lo), lo, 0.0)
+        hi = tf.where(tf.math.is_finite(hi), hi, 0.0)
+        span = hi - lo
+        out = tf.where(span > 0, (xb - lo) / tf.where(span > 0, span, 1.0), 0.0)
+        out = tf.where(vis, tf.clip_by_value(out, 0.0, 1.0), 0.0)
+        out = tf.gather(tf.reshape(out, (-1, h * w, c)), tf.gather(perms, code), batch_dims=1)
+        return tf.reshape(out, (-1, h, w, c)), target
+
+    sig = (tf.TensorSpec((None,), tf.int64), tf.TensorSpec((None,), tf.int32), tf.TensorSpec((None,), tf.int32),
+           tf.TensorSpec((None,), tf.float32))
+    return tf.data.Dataset.from_generator(index_batches, output_signature=sig).map(prepare).prefetch(2)

@@ -100,9 +100,10 @@ class PageContext:
                 "built from the mock survey, not from real PHANGS-HST images. Compare *trends* with the study, "
                 "not values.\n```" if d.is_mock else "")
         t = self.profile.training
+        seeds = f"{len(t.seeds)} seed" + ("s" if len(t.seeds) != 1 else "")
         return Markdown(
             f"**Built with** profile `{self.profile.name}` (CNN width {t.width:g}, ≤ {t.epochs} epochs, "
-            f"{t.lr_schedule} learning rate {t.learning_rate:g}, {len(t.seeds)} seed{'s' if len(t.seeds) != 1 else ''}, "
+            f"{t.lr_schedule} learning rate {t.learning_rate:g}, {seeds}, "
             f"sweeps by "
             f"{self.profile.sweep_masking} masking) on {src}{extra}: {d.n} clusters, `{Path(self.data_path).name}`. "
             f"Parameters: {p}.{warn}")

@@ -20,12 +20,12 @@ from . import __version__
 from ._atomic import atomic_path
 from .cutouts import CutoutFile
 from .experiments import Experiment
-from .inputs import InputSource, generator_dataset, tensor_dataset
+from .inputs import InputSource, generator_dataset, masked_tensor_dataset, tensor_dataset
 from .metrics import score_set
 from .preprocessing import dataset_range, make_split, select_sample, visible_pixels
 from .runtime import runtime_info, seed_everything
 
-__all__ = ["experiment_indices", "experiment_inputs", "visible_for", "mask_grid", "train_experiment",
+__all__ = ["experiment_indices", "experiment_inputs", "visible_for", "mask_grid", "mask_table", "train_experiment",
            "train_amortised", "save_model", "resolve_input_mode"]
 
 #: Share of the available memory that in-memory input may take (raw cutouts, preprocessed array and its tensor).
@@ -118,6 +118,18 @@ def visible_for(exp: Experiment, data: CutoutFile, file_idx: np.ndarray, diamete
     return stack[inv]
 
 
+def mask_table(exp: Experiment, data: CutoutFile, grid) -> tuple[np.ndarray, np.ndarray]:
+    """Every mask an amortised model can draw: the distinct visible-pixel masks (M, H, W) and, for each cutout of
+    the file and each grid diameter, the index of its mask (N, G) - in pc the mask depends on the galaxy."""
+    size = data.shape[-1]
+    d = np.broadcast_to(np.asarray(grid, float)[None, :], (data.n, len(grid)))
+    if exp.diameter_unit == "pc":
+        d = np.minimum(np.round(d / data.catalogue["pc_per_px"].to_numpy(float)[:, None], 2), size)
+    uniq, inv = np.unique(d, return_inverse=True)
+    masks = np.stack([_circle_mask(exp.mask, float(u), size, exp.mask_convention) for u in uniq])
+    return masks, inv.reshape(d.shape).astype(np.int32)
+
+
 def experiment_inputs(exp: Experiment, data: CutoutFile, file_idx) -> np.ndarray:
     """The network's input for clusters ``file_idx``: preprocessed (masked, normalised) channels-last cutouts,
     exactly as the experiment's model saw them at evaluation (no rotation)."""
@@ -143,8 +155,9 @@ def _labels(exp: Experiment, sets: dict) -> tuple[dict, dict]:
 def _input_pipeline(exp: Experiment, data: CutoutFile, sets: dict, grid: list, y_train, mode: str):
     """The training dataset and the (fixed) validation inputs of an experiment, and its input source.
 
-    One mask per cutout for the whole training (retraining) and in-memory input: the tensor pipeline over the
-    file preprocessed once. Per-example random masks (amortised) or streamed input: the generator pipeline.
+    In memory, one mask per cutout for the whole training (retraining): the tensor pipeline over the file
+    preprocessed once; a mask drawn per example (amortised, instance normalisation): the tensor pipeline that
+    masks and normalises in the graph. Streamed input or other normalisations: the generator pipeline.
     """
     st = exp.training
     dmm = None
@@ -158,6 +171,15 @@ def _input_pipeline(exp: Experiment, data: CutoutFile, sets: dict, grid: list, y
         ds = tensor_dataset(pre, train_idx, y_train, st.batch_size, st.rotations, exp.seed, st.flips)
         return ds, pre[val_idx], src, pre
     grid_arr = np.asarray(grid, float)
+    val_masks = np.random.default_rng([exp.seed, 11]).integers(0, len(grid), len(val_idx))
+    d_val = grid[0] if len(grid) == 1 else grid_arr[val_masks]
+    x_val = src.batch(val_idx, visible_for(exp, data, val_idx, d_val))   # validation items keep their masks
+    if mode == "memory" and exp.normalisation == "instance":
+        masks, index = mask_table(exp, data, grid)
+        raw = np.ascontiguousarray(src.raw(np.arange(data.n)).transpose(0, 2, 3, 1))
+        ds = masked_tensor_dataset(raw, masks, index, train_idx, y_train, st.batch_size, st.rotations, exp.seed,
+                                   st.flips)
+        return ds, x_val, src, None
 
     def fetch_train(pos, mask_ids):
         d = grid[0] if len(grid) == 1 else grid_arr[mask_ids]
@@ -166,10 +188,7 @@ def _input_pipeline(exp: Experiment, data: CutoutFile, sets: dict, grid: list, y
     c = 1 if exp.input == "white_light" else data.shape[0]
     ds = generator_dataset(fetch_train, y_train, st.batch_size, st.rotations, exp.seed, st.flips, len(grid),
                            image_shape=(*data.shape[1:], c))
-    # validation items keep one mask each from epoch to epoch
-    val_masks = np.random.default_rng([exp.seed, 11]).integers(0, len(grid), len(val_idx))
-    d_val = grid[0] if len(grid) == 1 else grid_arr[val_masks]
-    return ds, src.batch(val_idx, visible_for(exp, data, val_idx, d_val)), src, None
+    return ds, x_val, src, None
 
 
 def _fit(exp: Experiment, data: CutoutFile, verbose: int = 0):

@@ -112,3 +112,32 @@ def test_preprocessed_with_one_mask_per_cutout(small_file):
                                   .batch(np.array([3, 17]), per_item[[3, 17]]))
     with pytest.raises(ValueError, match="mode='memory'"):
         InputSource(cf, "white_light", "instance", "stream").preprocessed(per_item)
+
+
+@pytest.mark.parametrize("kind", ["mask_centre", "keep_centre"])
+def test_amortised_masks_in_the_graph_equal_the_numpy_pipeline(small_file, kind):
+    """An amortised model's batches (a mask drawn per item, normalised in the graph) are the generator's."""
+    from clusterage_utils.experiments import Experiment
+    from clusterage_utils.profiles import TrainingSettings
+    from clusterage_utils.inputs import masked_tensor_dataset
+    from clusterage_utils.training import mask_grid, mask_table, visible_for
+
+    cf = open_cutouts(small_file)
+    exp = Experiment(input="white_light", mask=kind, diameter=4, masking="amortised",
+                     training=TrainingSettings(diameters_px=(0, 4, 8, 12)))
+    grid = mask_grid(exp, 16)
+    masks, index = mask_table(exp, cf, grid)
+    train_idx = np.arange(3, 80)
+    y = np.linspace(0, 1, len(train_idx)).astype(np.float32)
+    src = InputSource(cf, "white_light", "instance", "stream")
+    raw = np.ascontiguousarray(src.raw(np.arange(cf.n)).transpose(0, 2, 3, 1))
+    ds = masked_tensor_dataset(raw, masks, index, train_idx, y, 16, "random", seed=2, flips=True)
+    n_batches = -(-len(train_idx) // 16)
+    got = list(ds.take(n_batches).as_numpy_iterator())
+    g = np.asarray(grid, float)
+    want = list(numpy_batches(lambda p, m: src.batch(train_idx[p], visible_for(exp, cf, train_idx[p], g[m])),
+                              y, 16, "random", 2, 0, True, len(grid)))
+    assert len(got) == len(want) == n_batches
+    for (xa, ya), (xb, yb) in zip(got, want):
+        np.testing.assert_array_equal(xa, xb)
+        np.testing.assert_array_equal(ya, yb)
