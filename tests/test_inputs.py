@@ -118,8 +118,8 @@ def test_preprocessed_with_one_mask_per_cutout(small_file):
 def test_amortised_masks_in_the_graph_equal_the_numpy_pipeline(small_file, kind):
     """An amortised model's batches (a mask drawn per item, normalised in the graph) are the generator's."""
     from clusterage_utils.experiments import Experiment
-    from clusterage_utils.profiles import TrainingSettings
     from clusterage_utils.inputs import masked_tensor_dataset
+    from clusterage_utils.profiles import TrainingSettings
     from clusterage_utils.training import mask_grid, mask_table, visible_for
 
     cf = open_cutouts(small_file)

@@ -136,7 +136,6 @@ def test_output_directory_refusals(tmp_path):
 
 
 def test_interrupted_run_leaves_nothing(tmp_path, monkeypatch):
-    import clusterage_utils.mock as mock
 
     calls = []
 
