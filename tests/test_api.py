@@ -47,3 +47,15 @@ def test_analysis_modules_do_not_import_the_build():
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and node.module:
                 assert not node.module.endswith(("build", "cost", "cli")), (path.name, node.module)
+
+
+def test_publish_workflow_passes_githubs_schema():
+    """The GitHub Pages workflow cannot run here; it is validated offline against GitHub's workflow schema."""
+    import shutil
+    from pathlib import Path
+
+    exe = shutil.which("check-jsonschema", path=str(Path(sys.executable).parent)) or shutil.which("check-jsonschema")
+    assert exe, "check-jsonschema is a test dependency (pip install -e '.[test]')"
+    wf = Path(__file__).resolve().parent.parent / ".github" / "workflows" / "publish-book.yml"
+    out = subprocess.run([exe, "--builtin-schema", "vendor.github-workflows", str(wf)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
