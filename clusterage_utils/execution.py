@@ -59,8 +59,8 @@ def _keep_set(experiments: list[Experiment], save_models) -> frozenset[str]:
 
 
 def train_group(exps: list[Experiment], data, store: ResultsStore, save_models=False) -> None:
-    """Train one training group (a single experiment, or the diameters of one amortised model) into the store;
-    ``save_models``: True, False or the hashes of the experiments whose model to keep."""
+    """Train one task into the store: the diameters of one amortised model, or retrained experiments one after
+    the other; ``save_models``: True, False or the hashes of the experiments whose model to keep."""
     from . import training
 
     keep = _keep_set(exps, save_models)
@@ -112,19 +112,25 @@ def _start_worker(threads: int | None, log_dir: str | None = None) -> None:
     seed_everything(0, threads=threads)
 
 
+def _task_key(e: Experiment) -> str:
+    """What one worker task trains: an amortised model (all its diameters), or every seed of one retrained case
+    (the seeds then share the preprocessed cutouts a worker keeps in memory)."""
+    return e.training_group if e.masking == "amortised" else dataclasses.replace(e, seed=0).hash
+
+
 def _groups(experiments: list[Experiment]) -> list[list[Experiment]]:
     out: dict[str, list[Experiment]] = {}
     for e in experiments:
-        out.setdefault(e.training_group, []).append(e)
+        out.setdefault(_task_key(e), []).append(e)
     return list(out.values())
 
 
 def _cost(group: list[Experiment]) -> float:
-    """A rough relative training cost, to start the longest trainings first (a balanced pool)."""
+    """A rough relative training cost, to start the longest tasks first (a balanced pool)."""
     e = group[0]
     size = (1.0 if e.sample == "full" else 0.5) * (0.3 if e.group else 1.0)
-    return size * (1.2 if e.input == "five_band" else 1.0) * (2.0 if e.masking == "amortised" else 1.0) \
-        * e.training.epochs
+    models = 1 if e.masking == "amortised" else len(group)
+    return size * (1.2 if e.input == "five_band" else 1.0) * models * e.training.epochs
 
 
 def has_gpu() -> bool:
@@ -231,7 +237,11 @@ def run_experiments(experiments: list[Experiment], data_path: str | os.PathLike,
 
 
 def _label(g: list[Experiment]) -> str:
-    return g[0].name + (f" (+{len(g) - 1} diameters)" if len(g) > 1 else "")
+    if len(g) == 1:
+        return g[0].name
+    if g[0].masking == "amortised":
+        return f"{g[0].name} (+{len(g) - 1} diameters)"
+    return f"{g[0].case} ({len(g)} seeds)"
 
 
 def _run_pool(groups, data_path, store_root, save_models, n_workers, threads, bar) -> None:

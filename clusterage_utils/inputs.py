@@ -25,7 +25,8 @@ from .cutouts import CutoutFile
 from .preprocessing import preprocess
 
 __all__ = ["EpochItems", "epoch_items", "dihedral_permutations", "augment", "numpy_batches", "InputSource",
-           "raw_cutouts", "tensor_dataset", "masked_tensor_dataset", "generator_dataset", "ROTATIONS"]
+           "raw_cutouts", "tensor_dataset", "GraphMasking", "masked_tensor_dataset", "generator_dataset",
+           "ROTATIONS"]
 
 ROTATIONS = ("all", "random", "none")
 
@@ -321,58 +322,78 @@ def generator_dataset(fetch, y: np.ndarray, batch_size: int, rotations: str, see
     return tf.data.Dataset.from_generator(gen, output_signature=sig).prefetch(2)
 
 
-def masked_tensor_dataset(raw_nhwc, masks: np.ndarray, mask_index: np.ndarray, file_idx: np.ndarray,
-                          y: np.ndarray, batch_size: int, rotations: str, seed: int, flips: bool = False):
-    """Endless training batches for amortised masking, all in the graph: each item gets the mask drawn for it by
-    :func:`epoch_items`, then per-instance min-max normalisation over its visible pixels (the ``instance``
-    normalisation of :func:`~clusterage_utils.preprocessing.normalise`, bit for bit), then its rotation / flip.
+class GraphMasking:
+    """Raw cutouts held as one tensor; each item's mask is looked up and the item normalised per instance over its
+    visible pixels in the graph (the ``instance`` normalisation of
+    :func:`~clusterage_utils.preprocessing.normalise`, bit for bit). Used by amortised masking, whose items each
+    draw a mask, for training (:meth:`dataset`) and evaluation at each grid diameter (:meth:`batch`).
 
     Parameters
     ----------
-    raw_nhwc : ndarray or tf.Tensor, shape (N, H, W, C)
+    raw_nhwc : ndarray, shape (N, H, W, C)
         Every cutout of the file, unnormalised, channels-last (white light already averaged).
     masks : ndarray of bool, shape (M, H, W)
         Visible-pixel masks.
     mask_index : ndarray of int, shape (N, G)
         For each cutout of the file and each of the G diameters of the grid, the mask it sees (in pc the mask
         depends on the cluster's galaxy).
-    file_idx, y, batch_size, rotations, seed, flips
-        As :func:`tensor_dataset`; each item's grid diameter is drawn uniformly (``n_masks = G``).
-
-    Returns
-    -------
-    tf.data.Dataset
-        The same batches as :func:`numpy_batches` over the generator pipeline with these masks.
     """
-    from .runtime import quiet_import_tf
 
-    tf = quiet_import_tf()
-    x = tf.convert_to_tensor(raw_nhwc, tf.float32)
-    _, h, w, c = x.shape
-    vis_all = tf.constant(np.asarray(masks, bool))
-    perms = tf.constant(dihedral_permutations(h, w))
-    fidx = np.asarray(file_idx, np.int64)
-    mtab = np.asarray(mask_index, np.int32)
-    yy = np.asarray(y, np.float32)
+    def __init__(self, raw_nhwc, masks: np.ndarray, mask_index: np.ndarray):
+        from .runtime import quiet_import_tf
 
-    def index_batches():
-        for b in _endless_items(len(fidx), batch_size, rotations, seed, flips, mtab.shape[1]):
-            f = fidx[b.position]
-            yield f, mtab[f, b.mask_id], (b.rotation + 4 * b.flip).astype(np.int32), yy[b.position]
+        tf = self.tf = quiet_import_tf()
+        self.x = tf.convert_to_tensor(raw_nhwc, tf.float32)
+        self.vis = tf.constant(np.asarray(masks, bool))
+        self.mask_index = np.asarray(mask_index, np.int32)
+        _, self.h, self.w, self.c = self.x.shape
+        self._normalised = tf.function(self._gather_normalise, reduce_retracing=True)
 
-    def prepare(i, m, code, target):
-        xb = tf.gather(x, i)
-        vis = tf.broadcast_to(tf.gather(vis_all, m)[..., None], tf.shape(xb))
+    def _gather_normalise(self, i, m):
+        tf = self.tf
+        xb = tf.gather(self.x, i)
+        vis = tf.broadcast_to(tf.gather(self.vis, m)[..., None], tf.shape(xb))
         lo = tf.reduce_min(tf.where(vis, xb, np.inf), axis=[1, 2, 3], keepdims=True)
         hi = tf.reduce_max(tf.where(vis, xb, -np.inf), axis=[1, 2, 3], keepdims=True)
         lo = tf.where(tf.math.is_finite(lo), lo, 0.0)
         hi = tf.where(tf.math.is_finite(hi), hi, 0.0)
         span = hi - lo
         out = tf.where(span > 0, (xb - lo) / tf.where(span > 0, span, 1.0), 0.0)
-        out = tf.where(vis, tf.clip_by_value(out, 0.0, 1.0), 0.0)
-        out = tf.gather(tf.reshape(out, (-1, h * w, c)), tf.gather(perms, code), batch_dims=1)
-        return tf.reshape(out, (-1, h, w, c)), target
+        return tf.where(vis, tf.clip_by_value(out, 0.0, 1.0), 0.0)
 
-    sig = (tf.TensorSpec((None,), tf.int64), tf.TensorSpec((None,), tf.int32), tf.TensorSpec((None,), tf.int32),
-           tf.TensorSpec((None,), tf.float32))
-    return tf.data.Dataset.from_generator(index_batches, output_signature=sig).map(prepare).prefetch(2)
+    def batch(self, file_idx: np.ndarray, grid_position: int):
+        """Normalised, unrotated inputs (k, H, W, C) of clusters ``file_idx`` at one grid diameter."""
+        idx = np.asarray(file_idx, np.int64)
+        return self._normalised(idx, self.mask_index[idx, grid_position])
+
+    def dataset(self, file_idx: np.ndarray, y: np.ndarray, batch_size: int, rotations: str, seed: int,
+                flips: bool = False):
+        """Endless training batches: each item gets the grid diameter drawn for it by :func:`epoch_items`
+        (``n_masks = G``), its mask, its normalisation and its rotation / flip - the same batches as
+        :func:`numpy_batches` over the generator pipeline with these masks."""
+        tf = self.tf
+        h, w, c = self.h, self.w, self.c
+        perms = tf.constant(dihedral_permutations(h, w))
+        fidx = np.asarray(file_idx, np.int64)
+        mtab = self.mask_index
+        yy = np.asarray(y, np.float32)
+
+        def index_batches():
+            for b in _endless_items(len(fidx), batch_size, rotations, seed, flips, mtab.shape[1]):
+                f = fidx[b.position]
+                yield f, mtab[f, b.mask_id], (b.rotation + 4 * b.flip).astype(np.int32), yy[b.position]
+
+        def prepare(i, m, code, target):
+            out = self._gather_normalise(i, m)
+            out = tf.gather(tf.reshape(out, (-1, h * w, c)), tf.gather(perms, code), batch_dims=1)
+            return tf.reshape(out, (-1, h, w, c)), target
+
+        sig = (tf.TensorSpec((None,), tf.int64), tf.TensorSpec((None,), tf.int32),
+               tf.TensorSpec((None,), tf.int32), tf.TensorSpec((None,), tf.float32))
+        return tf.data.Dataset.from_generator(index_batches, output_signature=sig).map(prepare).prefetch(2)
+
+
+def masked_tensor_dataset(raw_nhwc, masks: np.ndarray, mask_index: np.ndarray, file_idx: np.ndarray,
+                          y: np.ndarray, batch_size: int, rotations: str, seed: int, flips: bool = False):
+    """Endless amortised-masking training batches, all in the graph (:meth:`GraphMasking.dataset`)."""
+    return GraphMasking(raw_nhwc, masks, mask_index).dataset(file_idx, y, batch_size, rotations, seed, flips)

@@ -20,7 +20,7 @@ from . import __version__
 from ._atomic import atomic_path
 from .cutouts import CutoutFile
 from .experiments import Experiment
-from .inputs import InputSource, generator_dataset, masked_tensor_dataset, tensor_dataset
+from .inputs import GraphMasking, InputSource, generator_dataset, tensor_dataset
 from .metrics import score_set
 from .preprocessing import dataset_range, make_split, select_sample, visible_pixels
 from .runtime import runtime_info, seed_everything
@@ -176,10 +176,9 @@ def _input_pipeline(exp: Experiment, data: CutoutFile, sets: dict, grid: list, y
     x_val = src.batch(val_idx, visible_for(exp, data, val_idx, d_val))   # validation items keep their masks
     if mode == "memory" and exp.normalisation == "instance":
         masks, index = mask_table(exp, data, grid)
-        raw = np.ascontiguousarray(src.raw(np.arange(data.n)).transpose(0, 2, 3, 1))
-        ds = masked_tensor_dataset(raw, masks, index, train_idx, y_train, st.batch_size, st.rotations, exp.seed,
-                                   st.flips)
-        return ds, x_val, src, None
+        graph = GraphMasking(np.ascontiguousarray(src.raw(np.arange(data.n)).transpose(0, 2, 3, 1)), masks, index)
+        ds = graph.dataset(train_idx, y_train, st.batch_size, st.rotations, exp.seed, st.flips)
+        return ds, x_val, src, graph
 
     def fetch_train(pos, mask_ids):
         d = grid[0] if len(grid) == 1 else grid_arr[mask_ids]
@@ -229,11 +228,19 @@ def _fit(exp: Experiment, data: CutoutFile, verbose: int = 0):
 
 def _predict(ctx: dict, exp: Experiment, data: CutoutFile, file_idx: np.ndarray, batch_size: int = 128) -> np.ndarray:
     """Predictions (log age) for ``file_idx`` with ``exp``'s own mask."""
-    own = ctx["pre"] is not None and exp.masking == "retrain"
+    pre = ctx["pre"]
+    graph = pre if isinstance(pre, GraphMasking) else None
+    own = pre is not None and graph is None and exp.masking == "retrain"
+    position = ctx["grid"].index(exp.diameter) if graph is not None and exp.diameter in ctx["grid"] else None
     out = []
     for s in range(0, len(file_idx), batch_size):
         b = file_idx[s:s + batch_size]
-        x = ctx["pre"][b] if own else ctx["src"].batch(b, visible_for(exp, data, b, exp.diameter))
+        if own:
+            x = pre[b]
+        elif position is not None:       # an amortised model at one of its grid diameters: masked in the graph
+            x = graph.batch(b, position)
+        else:
+            x = ctx["src"].batch(b, visible_for(exp, data, b, exp.diameter))
         out.append(ctx["model"].predict_on_batch(x))
     pred = np.concatenate([np.asarray(o, np.float64).ravel() for o in out]) if out else np.zeros(0)
     return pred * ctx["span"] + ctx["lo"]
