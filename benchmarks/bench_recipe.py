@@ -7,6 +7,7 @@ stuck at the start, runs still improving at the epoch cap (the definitions of :m
 the seed range per case (median, 90th percentile, max), the mean test scatter and the seconds per training.
 
 Usage: python benchmarks/bench_recipe.py [--data data/laptop/cutouts.h5] [--seeds 5] [--recipes NAME ...]
+[--cases CASE ...] [--name recipe]
 (the results stay in --store, so a second run only trains what is new).
 """
 from __future__ import annotations
@@ -41,6 +42,8 @@ RECIPES = {
                            epochs=20, width=1 / 16),
     "cosine-2e-3-15": dict(learning_rate=2e-3, lr_schedule="cosine", warmup_epochs=2, min_epochs=8, patience=5,
                            epochs=15, width=1 / 16),
+    "cosine-3e-3-15": dict(learning_rate=3e-3, lr_schedule="cosine", warmup_epochs=2, min_epochs=8, patience=5,
+                           epochs=15, width=1 / 16),
     "cosine-1e-3-15-w8": dict(learning_rate=1e-3, lr_schedule="cosine", warmup_epochs=1, min_epochs=8, patience=5,
                               epochs=15, width=1 / 8),
 }
@@ -70,6 +73,7 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--recipes", nargs="+", default=list(RECIPES), choices=list(RECIPES))
     ap.add_argument("--cases", nargs="+", default=list(CASES))
+    ap.add_argument("--name", default="recipe", help="results name under benchmarks/results (default: recipe)")
     a = ap.parse_args()
     if not Path(a.data).exists():
         sys.exit(f"{a.data} not found: run `make book` (or `clusterage mock` + `clusterage curate`) first")
@@ -88,9 +92,9 @@ def main() -> None:
     print("\nper case: mean test scatter / seed range (dex)")
     cases = pd.concat([case_health(g).assign(recipe=n) for n, g in scores.groupby("recipe", sort=False)])
     recipes = {n: RECIPES[n] for n in a.recipes}
-    save_benchmark("recipe", table.round(4), seeds=a.seeds, cases=list(a.cases), recipes=recipes,
+    save_benchmark(a.name, table.round(4), seeds=a.seeds, cases=list(a.cases), recipes=recipes,
                    data=str(a.data), command="python benchmarks/bench_recipe.py " + " ".join(sys.argv[1:]))
-    save_benchmark("recipe_cases", cases[["recipe", "case", "n_seeds", "test_scatter_mean", "seed_range_dex",
+    save_benchmark(f"{a.name}_cases", cases[["recipe", "case", "n_seeds", "test_scatter_mean", "seed_range_dex",
                                           "null_scatter_dex"]].round(4))
     cases["cell"] = (cases["test_scatter_mean"].round(3).astype(str) + " / "
                      + cases["seed_range_dex"].round(3).astype(str))

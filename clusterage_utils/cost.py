@@ -11,7 +11,7 @@ import pandas as pd
 
 from .chapters import NOTEBOOKS, chapter_experiments
 from .chapters.attribution_maps import attribution_models
-from .chapters.truth_tests import COUPLINGS, TRUTH_CASES
+from .chapters.truth_tests import TRUTH_CASES, couplings
 from .experiments import case_experiments
 from .paths import default_cutouts_path, default_store_path, project_root
 from .profiles import get_profile
@@ -57,7 +57,7 @@ def measured_cost(profile: str, store: str | os.PathLike | None = None, build_di
             n2, s2 = charge(attribution_models(prof), main_fp)
             n, secs = n + n2, secs + s2
         if c.startswith("07"):
-            for cpl in COUPLINGS:
+            for cpl in couplings(prof):
                 if cpl == 1.0:
                     continue
                 path = default_cutouts_path(profile, environment_coupling=cpl)
@@ -114,7 +114,7 @@ def plan(profile: str, gpu_speedup: float | None = None, n_steps: int = 20) -> p
         seen |= {e.hash for e in exps}
         runs = list({e.training_group: e for e in exps}.values())   # an amortised model is trained once
         if c.startswith("07"):  # the surveys of other couplings: the same experiments on other data
-            runs += [e for cpl in COUPLINGS if cpl != 1.0 for e in case_experiments(list(TRUTH_CASES), prof)]
+            runs += [e for cpl in couplings(prof) if cpl != 1.0 for e in case_experiments(list(TRUTH_CASES), prof)]
         secs = 0.0
         for e in runs:
             n_train = 0.7 * n_all * frac[e.sample] * (frac[e.group] if e.group else 1.0)

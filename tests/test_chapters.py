@@ -69,3 +69,30 @@ def test_sweep_steps_measure_the_aperture_share():
     r = sweep_steps(s, "mask_centre").iloc[0]
     assert r["aperture_diameter"] == 8 and r["share_by_aperture"] == pytest.approx(2 / 3)
     assert np.isclose(r["change_beyond_aperture_dex"], 0.2)
+
+
+def test_core_extensions_train_a_subset_that_still_answers_each_question():
+    import dataclasses
+
+    import pytest
+
+    from clusterage_utils.chapters import chapter_experiments, leakage, normalisation, truth_tests
+    from clusterage_utils.chapters.common import unique
+    from clusterage_utils.profiles import get_profile
+
+    core = get_profile("laptop")
+    full = dataclasses.replace(core, extensions="full")
+    assert core.extensions == "core" and get_profile("paper").extensions == "full"
+    assert truth_tests.couplings(core) == (0.0, 1.0) and truth_tests.couplings(full) == truth_tests.COUPLINGS
+    assert leakage.split_cases(core) == (leakage.ENVIRONMENT_CASE,)
+    assert leakage.split_cases(full) == leakage.SPLIT_CASES
+    assert "instance" in normalisation.normalisation_variants(core)
+    assert set(normalisation.normalisation_variants(core)) < set(normalisation.normalisation_variants(full))
+    cases = normalisation.authors_cases(core)
+    assert set(cases) < set(normalisation.AUTHORS_CASES)
+    assert any("mask_centre" in c for c in cases) and any("keep_centre" in c for c in cases)
+    for chapter, fewer in (("08_leakage_splits", 3 * 3), ("13_normalisation", 3 * (1 + 2 * 2))):
+        n_core = len(unique(chapter_experiments(chapter, core)))
+        assert len(unique(chapter_experiments(chapter, full))) - n_core == fewer
+    with pytest.raises(ValueError, match="extensions"):
+        dataclasses.replace(core, extensions="some")

@@ -214,3 +214,15 @@ def test_overlap_fraction_of_splits():
     assert overlap_fraction(cat, te, np.concatenate([tr, va])) == 0.0
     far = pd.DataFrame({"galaxy_id": ["A", "B"], "x_px": [0.0, 0.0], "y_px": [0.0, 0.0]})
     assert overlap_fraction(far, [0], [1]) == 0.0                          # other galaxy: never overlaps
+
+
+@pytest.mark.parametrize("kind, d", [("mask_centre", 12), ("keep_centre", 8), ("none", 0), ("keep_centre", 0)])
+def test_one_mask_fast_path_equals_the_general_path(kind, d):
+    rng = np.random.default_rng(d)
+    x = rng.normal(0.3, 1.0, (6, 5, 32, 32)).astype(np.float32)
+    x[2] = 1.5                                                     # a flat cutout: no contrast -> 0
+    vis = visible_pixels(kind, d, 32)
+    fast = normalise(apply_mask(x, vis), vis, "instance")
+    general = normalise(apply_mask(x, vis), np.stack([vis] * 6), "instance")   # per-item masks: general path
+    np.testing.assert_array_equal(fast, general)
+    assert fast.dtype == np.float32

@@ -9,21 +9,30 @@ from ..metrics import CASE_COLUMNS, summarise_seeds
 from ..profiles import Profile
 from .common import resolve_profile
 
-__all__ = ["SPLIT_STRATEGIES", "SPLIT_CASES", "experiments", "split_comparison", "leakage_table"]
+__all__ = ["SPLIT_STRATEGIES", "SPLIT_CASES", "ENVIRONMENT_CASE", "split_cases", "experiments", "split_comparison",
+           "leakage_table"]
 
 SPLIT_STRATEGIES = ("random", "spatial", "galaxy")
-SPLIT_CASES = ("five_band_full_none", "white_light_full_mask_centre_24")
+#: The environment-only case (white light, centre masked at 24 px): the one whose signal leakage could fake.
+ENVIRONMENT_CASE = "white_light_full_mask_centre_24"
+SPLIT_CASES = ("five_band_full_none", ENVIRONMENT_CASE)
+
+
+def split_cases(profile: Profile | str) -> tuple[str, ...]:
+    """The cases this profile trains under every split: :data:`SPLIT_CASES`, or for a profile with
+    ``extensions="core"`` only :data:`ENVIRONMENT_CASE`."""
+    return SPLIT_CASES if resolve_profile(profile).extensions == "full" else (ENVIRONMENT_CASE,)
 
 
 def experiments(profile: Profile | str, seeds=None, **_) -> list[Experiment]:
-    """:data:`SPLIT_CASES` under each of :data:`SPLIT_STRATEGIES`."""
+    """The profile's :func:`split_cases` under each of :data:`SPLIT_STRATEGIES`."""
     prof = resolve_profile(profile, seeds)
-    return [e for sp in SPLIT_STRATEGIES for e in case_experiments(SPLIT_CASES, prof, split=sp)]
+    return [e for sp in SPLIT_STRATEGIES for e in case_experiments(split_cases(prof), prof, split=sp)]
 
 
 def split_comparison(ctx, seeds=None, progress: bool = True) -> pd.DataFrame:
-    """Scatter per split strategy for :data:`SPLIT_CASES`, with the share of test cutouts that overlap a training
-    or validation cutout under each split (``test_overlap_frac``)."""
+    """Scatter per split strategy for the profile's :func:`split_cases`, with the share of test cutouts that
+    overlap a training or validation cutout under each split (``test_overlap_frac``)."""
     from ..preprocessing import overlap_fraction
 
     scores = ctx.run(experiments(ctx.profile, seeds), progress=progress)
@@ -48,4 +57,4 @@ def leakage_table(summary: pd.DataFrame) -> pd.DataFrame:
     for sp in ("spatial", "galaxy"):
         if sp in out and "random" in out:
             out[f"{sp}/random"] = out[sp] / out["random"]
-    return out.reindex(list(SPLIT_CASES))
+    return out.reindex([c for c in SPLIT_CASES if c in out.index])

@@ -10,30 +10,47 @@ from ..metrics import CASE_COLUMNS, summarise_seeds
 from ..profiles import Profile
 from .common import resolve_profile
 
-__all__ = ["NORMALISATION_VARIANTS", "NORMALISATION_CASES", "AUTHORS_CASES", "AUTHORS_PREPROCESSING", "experiments",
+__all__ = ["NORMALISATION_VARIANTS", "NORMALISATION_CASES", "AUTHORS_CASES", "AUTHORS_PREPROCESSING",
+           "CORE_NORMALISATION_VARIANTS", "CORE_AUTHORS_CASES", "normalisation_variants", "authors_cases",
+           "experiments",
            "normalisation_comparison", "authors_experiments", "masked_grey_levels", "grey_level_control",
            "preprocessing_comparison", "grey_levels_by_case"]
 
 NORMALISATION_VARIANTS = ("instance", "asinh", "log", "quantile")
+#: The variants of a profile with ``extensions="core"``: the study's stretch and two non-linear ones.
+CORE_NORMALISATION_VARIANTS = ("instance", "asinh", "quantile")
 #: The environment-only case (the study's Case 6): where a stretch that lifts faint structure could matter.
 NORMALISATION_CASES = ("white_light_full_mask_centre_24",)
 
 
+def normalisation_variants(profile: Profile | str) -> tuple[str, ...]:
+    """The normalisations this profile compares: :data:`NORMALISATION_VARIANTS`, or
+    :data:`CORE_NORMALISATION_VARIANTS` for a profile with ``extensions="core"``."""
+    return NORMALISATION_VARIANTS if resolve_profile(profile).extensions == "full" else CORE_NORMALISATION_VARIANTS
+
+
+def authors_cases(profile: Profile | str) -> tuple[str, ...]:
+    """The masked cases this profile trains under the authors' code: :data:`AUTHORS_CASES`, or
+    :data:`CORE_AUTHORS_CASES` for a profile with ``extensions="core"``."""
+    return AUTHORS_CASES if resolve_profile(profile).extensions == "full" else CORE_AUTHORS_CASES
+
+
 def experiments(profile: Profile | str, seeds=None, **_) -> list[Experiment]:
-    """:data:`NORMALISATION_CASES` under each of :data:`NORMALISATION_VARIANTS`, and the study's masked cases under
-    the paper's text and the authors' code (:func:`authors_experiments`)."""
+    """:data:`NORMALISATION_CASES` under each of the profile's :func:`normalisation_variants`, and the study's
+    masked cases under the paper's text and the authors' code (:func:`authors_experiments`)."""
     prof = resolve_profile(profile, seeds)
-    return [e for n in NORMALISATION_VARIANTS for e in case_experiments(NORMALISATION_CASES, prof, normalisation=n)] \
-        + authors_experiments(prof)
+    return [e for n in normalisation_variants(prof)
+            for e in case_experiments(NORMALISATION_CASES, prof, normalisation=n)] + authors_experiments(prof)
 
 
 def normalisation_comparison(ctx, seeds=None, progress: bool = True) -> pd.DataFrame:
-    """Test scatter of :data:`NORMALISATION_CASES` under each of :data:`NORMALISATION_VARIANTS`."""
+    """Test scatter of :data:`NORMALISATION_CASES` under each of the profile's :func:`normalisation_variants`."""
     prof = resolve_profile(ctx.profile, seeds)
-    exps = [e for n in NORMALISATION_VARIANTS for e in case_experiments(NORMALISATION_CASES, prof, normalisation=n)]
+    variants = normalisation_variants(prof)
+    exps = [e for n in variants for e in case_experiments(NORMALISATION_CASES, prof, normalisation=n)]
     scores = ctx.run(exps, progress=progress)
     s = summarise_seeds(scores, by=CASE_COLUMNS + ("normalisation",))
-    s["normalisation"] = pd.Categorical(s["normalisation"], list(NORMALISATION_VARIANTS), ordered=True)
+    s["normalisation"] = pd.Categorical(s["normalisation"], list(variants), ordered=True)
     return s.sort_values(["base_case", "normalisation"]).reset_index(drop=True)
 
 
@@ -45,7 +62,7 @@ def preprocessing_comparison(ctx, seeds=None, level: float = 0.95, progress: boo
 
     scores = ctx.run(authors_experiments(ctx.profile, seeds), progress=progress)
     rows = []
-    for case in AUTHORS_CASES:
+    for case in authors_cases(ctx.profile):
         sel = scores[scores["base_case"] == case]
         paper = sel[sel["normalisation"] == "instance"]
         authors = sel[sel["normalisation"] == "authors"]
@@ -64,15 +81,17 @@ def preprocessing_comparison(ctx, seeds=None, level: float = 0.95, progress: boo
 #: The study's masked cases compared under the paper's text and the authors' code (chapter 13).
 AUTHORS_CASES = ("white_light_full_mask_centre_12", "white_light_full_mask_centre_24",
                  "white_light_full_keep_centre_12", "white_light_full_keep_centre_24")
+#: The authors'-code cases of a profile with ``extensions="core"``: one inner- and one outer-masked case.
+CORE_AUTHORS_CASES = ("white_light_full_mask_centre_24", "white_light_full_keep_centre_12")
 #: The authors' code: circle about pixel (56, 56) with R = d/2, masked pixels scaled with the rest.
 AUTHORS_PREPROCESSING = {"mask_convention": "authors", "normalisation": "authors"}
 
 
 def authors_experiments(profile: Profile | str, seeds=None) -> list[Experiment]:
-    """:data:`AUTHORS_CASES` under the paper's text (the book's default) and the authors' code."""
+    """The profile's :func:`authors_cases` under the paper's text (the book's default) and the authors' code."""
     prof = resolve_profile(profile, seeds)
-    return (case_experiments(AUTHORS_CASES, prof)
-            + case_experiments(AUTHORS_CASES, prof, **AUTHORS_PREPROCESSING))
+    cases = authors_cases(prof)
+    return case_experiments(cases, prof) + case_experiments(cases, prof, **AUTHORS_PREPROCESSING)
 
 
 def masked_grey_levels(data, exp: Experiment, file_idx):

@@ -16,13 +16,21 @@ from ..metrics import CASE_COLUMNS, recovery_by_age_bin, significance_table, sum
 from ..profiles import Profile
 from .common import resolve_profile
 
-__all__ = ["COUPLINGS", "TRUTH_CASES", "experiments", "truth_test_runs", "truth_test", "truth_verdict",
-           "recovery_vs_truth", "verdict_text"]
+__all__ = ["COUPLINGS", "CORE_COUPLINGS", "TRUTH_CASES", "couplings", "experiments", "truth_test_runs", "truth_test",
+           "truth_verdict", "recovery_vs_truth", "verdict_text"]
 
 #: Environment couplings of the injection-recovery surveys (1 = the book's own survey).
 COUPLINGS = (0.0, 0.5, 1.0)
+#: The couplings of a profile with ``extensions="core"``: no environment information against the book's survey.
+CORE_COUPLINGS = (0.0, 1.0)
 #: The environment-only case (white light, centre masked at 24 px: no cluster light) and its shuffled-label control.
 TRUTH_CASES = ("white_light_full_mask_centre_24", "white_light_full_mask_centre_24_shuffled")
+
+
+def couplings(profile: Profile | str) -> tuple[float, ...]:
+    """The environment couplings this profile's truth test trains on (:data:`COUPLINGS` or, for a profile with
+    ``extensions="core"``, :data:`CORE_COUPLINGS`)."""
+    return COUPLINGS if resolve_profile(profile).extensions == "full" else CORE_COUPLINGS
 
 
 def experiments(profile: Profile | str, seeds=None, **_) -> list[Experiment]:
@@ -33,7 +41,7 @@ def experiments(profile: Profile | str, seeds=None, **_) -> list[Experiment]:
 
 def truth_test_runs(profile: Profile | str, seeds=None, root: str | os.PathLike | None = None,
                     progress: bool = True) -> list[tuple[float, Path, list[Experiment]]]:
-    """For each coupling in :data:`COUPLINGS`: the profile's mock survey made with that coupling (same seed
+    """For each of the profile's :func:`couplings`: the profile's mock survey made with that coupling (same seed
     otherwise; made and curated if absent - minutes each) and the cases to run on it.
 
     Returns
@@ -44,7 +52,7 @@ def truth_test_runs(profile: Profile | str, seeds=None, root: str | os.PathLike 
 
     prof = resolve_profile(profile, seeds)
     return [(c, ensure_default_cutouts(prof.name, root=root, environment_coupling=c, progress=progress),
-             case_experiments(list(TRUTH_CASES), prof)) for c in COUPLINGS]
+             case_experiments(list(TRUTH_CASES), prof)) for c in couplings(prof)]
 
 
 def truth_test(ctx, seeds=None, progress: bool = True) -> dict[str, pd.DataFrame]:
