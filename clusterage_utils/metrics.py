@@ -133,8 +133,10 @@ def compare_masking_methods(summary, scores=None):
     """Amortised against retrained masking curves, per (input, sample) panel.
 
     Returns one row per panel: the mean and max |test scatter difference| over the shared diameters (dex), the
-    mean seed spread (std) of the two methods, whether the curves agree within that spread (mean |diff| <= mean
-    spread), and - given the per-run ``scores`` - the compute speed-up (total training time, retrained / amortised).
+    diameter of the largest difference and its sign (``worst_diff_dex``: amortised - retrained; > 0: the amortised
+    network is worse there), the mean seed spread (std) of the two methods, whether the curves agree within that
+    spread (mean |diff| <= mean spread), and - given the per-run ``scores`` - the compute speed-up (total training
+    time, retrained / amortised).
     """
     import pandas as pd
 
@@ -147,10 +149,12 @@ def compare_masking_methods(summary, scores=None):
         common = r.index.intersection(a.index)
         if len(common) == 0:
             continue
-        diff = (a.loc[common, "test_scatter_mean"] - r.loc[common, "test_scatter_mean"]).abs()
+        signed = a.loc[common, "test_scatter_mean"] - r.loc[common, "test_scatter_mean"]
+        diff = signed.abs()
         spread = float(pd.concat([r.loc[common, "test_scatter_std"], a.loc[common, "test_scatter_std"]]).mean())
         row = {"input": inp, "sample": sample, "mask": kind, "n_diameters": len(common),
                "mean_abs_diff_dex": float(diff.mean()), "max_abs_diff_dex": float(diff.max()),
+               "worst_diameter": float(diff.idxmax()), "worst_diff_dex": float(signed[diff.idxmax()]),
                "mean_seed_spread_dex": spread, "agrees": bool(diff.mean() <= spread)}
         if scores is not None:
             sc = scores.copy()

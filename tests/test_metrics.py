@@ -115,3 +115,20 @@ def test_recovery_by_age_bin_sees_degenerate_reference_ages():
     assert first["reference_bias_dex"] > 1
     with pytest.raises(ValueError, match="true ages"):
         recovery_by_age_bin(pd.DataFrame({"set": ["test"], "label": [7.0], "pred": [7.0]}))
+
+
+def test_compare_masking_methods_finds_the_worst_diameter_and_its_sign():
+    import pandas as pd
+
+    from clusterage_utils.metrics import compare_masking_methods
+
+    rows = []
+    for masking, values in (("retrain", [0.40, 0.60]), ("amortised", [0.58, 0.61])):
+        for (mask, d), v in zip((("none", 0), ("mask_centre", 12)), values):
+            rows.append({"input": "five_band", "sample": "full", "mask": mask, "diameter": d, "masking": masking,
+                         "labels": "reference", "test_scatter_mean": v, "test_scatter_std": 0.02})
+    cmp = compare_masking_methods(pd.DataFrame(rows))
+    r = cmp.iloc[0]
+    assert r["n_diameters"] == 2 and r["worst_diameter"] == 0
+    assert r["worst_diff_dex"] == pytest.approx(0.18) and r["max_abs_diff_dex"] == pytest.approx(0.18)
+    assert r["mean_abs_diff_dex"] == pytest.approx(0.095) and not r["agrees"]
