@@ -52,6 +52,10 @@ class TrainingSettings:
         End of the cosine decay, as a fraction of ``learning_rate``.
     min_epochs : int
         Early stopping may stop (and the best weights are chosen) only from this epoch on.
+    min_steps_per_epoch : int
+        At least this many optimizer steps per epoch (0: one pass over the training set). A small training set
+        (a near or far group, the restricted sample) then gets as many updates per epoch - and so per warm-up,
+        schedule and patience - as the full sample; the shuffled stream of epochs simply runs on.
     rotations : str
         ``"all"``: every training cutout is seen in its four 90-degree rotations each epoch (the study's x4);
         ``"random"``: one random rotation per cutout per epoch (4x cheaper epochs, same augmentation in expectation).
@@ -84,6 +88,7 @@ class TrainingSettings:
     warmup_epochs: float = 0
     final_lr_fraction: float = 0.0
     min_epochs: int = 0
+    min_steps_per_epoch: int = 0
     rotations: str = "all"
     flips: bool = False
     input_mode: str = "auto"

@@ -8,11 +8,34 @@ uses, and the measurements behind it, are on the book's compute page (``benchmar
 """
 from __future__ import annotations
 
+import math
+
 from .profiles import TrainingSettings
 
-__all__ = ["LR_SCHEDULES", "learning_rate", "callbacks"]
+__all__ = ["LR_SCHEDULES", "steps_per_epoch", "learning_rate", "callbacks"]
 
 LR_SCHEDULES = ("constant", "cosine")
+
+
+def steps_per_epoch(n_train: int, settings: TrainingSettings) -> int:
+    """Optimizer steps in one epoch: one pass over ``n_train`` cutouts (x4 with ``rotations="all"``) in batches,
+    or ``settings.min_steps_per_epoch`` if that is more.
+
+    Parameters
+    ----------
+    n_train : int
+        Training-set size.
+    settings : TrainingSettings
+
+    Raises
+    ------
+    ValueError
+        For an empty training set.
+    """
+    if n_train < 1:
+        raise ValueError("the training set is empty: no epoch to make")
+    one_pass = math.ceil(n_train * (4 if settings.rotations == "all" else 1) / settings.batch_size)
+    return max(one_pass, int(settings.min_steps_per_epoch))
 
 
 def learning_rate(settings: TrainingSettings, steps_per_epoch: int):

@@ -8,7 +8,6 @@ fits in memory, else streamed through a generator (identical batches either way)
 from __future__ import annotations
 
 import functools
-import math
 import os
 import platform
 import time
@@ -193,7 +192,7 @@ def _input_pipeline(exp: Experiment, data: CutoutFile, sets: dict, grid: list, y
 def _fit(exp: Experiment, data: CutoutFile, verbose: int = 0):
     """Train the model of an experiment (or of an amortised group); returns a context for evaluation."""
     from .model import build_cnn
-    from .recipe import callbacks, learning_rate
+    from .recipe import callbacks, learning_rate, steps_per_epoch
 
     tf = seed_everything(exp.seed)
     st = exp.training
@@ -209,7 +208,7 @@ def _fit(exp: Experiment, data: CutoutFile, verbose: int = 0):
     y_val = ((y_fit["val"] - lo) / span).astype(np.float32)
     mode = resolve_input_mode(st.input_mode, data)
     ds, x_val, src, pre = _input_pipeline(exp, data, sets, grid, y_train, mode)
-    steps = math.ceil(len(y_train) * (4 if st.rotations == "all" else 1) / st.batch_size)
+    steps = steps_per_epoch(len(y_train), st)
     c = 1 if exp.input == "white_light" else data.shape[0]
     model = build_cnn((size, size, c), width=st.width, layer_order=exp.layer_order,
                       learning_rate=learning_rate(st, steps), precision=st.precision, jit_compile=st.jit_compile,

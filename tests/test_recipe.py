@@ -29,3 +29,26 @@ def test_cosine_warms_up_then_decays_to_its_floor():
 def test_early_stopping_waits_for_min_epochs():
     (stop,) = callbacks(TrainingSettings(patience=3, min_epochs=7))
     assert stop.patience == 3 and stop.start_from_epoch == 7 and stop.restore_best_weights
+
+
+def test_steps_per_epoch_is_one_pass_or_the_minimum():
+    from clusterage_utils.recipe import steps_per_epoch
+
+    st = TrainingSettings(batch_size=32, rotations="random")
+    assert steps_per_epoch(1478, st) == 47 and steps_per_epoch(459, st) == 15
+    assert steps_per_epoch(100, TrainingSettings(batch_size=32, rotations="all")) == 13     # x4 rotations
+    small = TrainingSettings(batch_size=32, rotations="random", min_steps_per_epoch=40)
+    assert steps_per_epoch(459, small) == 40 and steps_per_epoch(1478, small) == 47
+    with pytest.raises(ValueError, match="empty"):
+        steps_per_epoch(0, st)
+
+
+def test_a_minimum_of_steps_keys_results_only_when_set():
+    import dataclasses
+
+    from clusterage_utils.experiments import parse_case
+
+    exp = parse_case("five_band_full_none")
+    same = dataclasses.replace(exp, training=dataclasses.replace(exp.training, min_steps_per_epoch=0))
+    more = dataclasses.replace(exp, training=dataclasses.replace(exp.training, min_steps_per_epoch=40))
+    assert same.hash == exp.hash and more.hash != exp.hash
