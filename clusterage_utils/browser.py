@@ -32,8 +32,20 @@ def check_pages(html_dir: str | Path, pages: list[str], screenshots: str | Path 
     With ``screenshots``, save a full-page PNG of each page there (for a person to look at).
 
     Returns one dict per page: ``page, title, n_images, broken_images, traceback``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If a page is not in ``html_dir`` (the book was not built there): a missing page is never "checked".
+    RuntimeError
+        Without chromium and chromedriver.
     """
     import tempfile
+
+    missing = [p for p in pages if not (Path(html_dir) / p).is_file()]
+    if missing:
+        raise FileNotFoundError(f"{html_dir}: no built page {', '.join(missing[:3])}"
+                                f"{' ...' if len(missing) > 3 else ''}; build the book first (make book)")
 
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
@@ -133,6 +145,8 @@ def check_links(html_dir: str | Path) -> list[dict]:
 
 
 if __name__ == "__main__":
+    if len(sys.argv) < 2 or sys.argv[1].startswith("-"):
+        sys.exit("usage: python -m clusterage_utils.browser HTML_DIR [--screenshots DIR]")
     html = sys.argv[1]
     shots = sys.argv[sys.argv.index("--screenshots") + 1] if "--screenshots" in sys.argv else None
     for r in check_pages(html, BOOK_PAGES, shots):

@@ -3,8 +3,9 @@
 Per run (:func:`run_flags`)
     ``worse_than_null``: the whole 68 % test-bootstrap interval of the scatter lies above the null predictor;
     ``stuck_at_start``: early stopping ended the run with its best epoch at or before :data:`STUCK_EPOCH` (a
-    plateau at the start: the network never learnt); ``still_improving``: the run hit its epoch cap with its best
-    epoch among the last two (more epochs would have helped).
+    plateau at the start: the network never learnt); ``still_improving``: the run hit its epoch cap while its
+    validation loss still fell by more than :data:`STILL_IMPROVING_GAIN` over the last three epochs (more epochs
+    would have helped).
 Per case (:func:`case_health`)
     the seed range (max - min test scatter over seeds), and whether the case is indistinguishable from the null
     (its interval of the seed mean reaches the null): an honest "no detectable signal", not a defect.

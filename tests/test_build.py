@@ -167,3 +167,10 @@ def test_every_figure_is_numbered_captioned_and_referenced():
         names = set(re.findall(r":name: ([\w-]+)", md))
         assert names and names <= set(re.findall(r"\{numref\}`([\w-]+)`", md)), (c, names)
     assert all_experiments("smoke")
+
+
+def test_the_browser_check_refuses_a_folder_without_the_book(tmp_path):
+    (tmp_path / "book").mkdir()
+    (tmp_path / "book" / "intro.html").write_text("<html></html>")
+    with pytest.raises(FileNotFoundError, match="no built page"):
+        check_pages(tmp_path, ["book/intro.html", "book/compute.html"])
