@@ -53,9 +53,10 @@ class TrainingSettings:
     min_epochs : int
         Early stopping may stop (and the best weights are chosen) only from this epoch on.
     min_steps_per_epoch : int
-        At least this many optimizer steps per epoch (0: one pass over the training set). A small training set
-        (a near or far group, the restricted sample) then gets as many updates per epoch - and so per warm-up,
-        schedule and patience - as the full sample; the shuffled stream of epochs simply runs on.
+        At least this many optimizer steps per epoch (0: one pass over the training set); the shuffled stream of
+        epochs simply runs on. Set to the full sample's steps, a small training set (a near or far group) gets as
+        many updates per warm-up, schedule and patience as the full sample. No profile uses it yet:
+        ``benchmarks/bench_small_samples.py`` found it steadies the far group but not the near one.
     rotations : str
         ``"all"``: every training cutout is seen in its four 90-degree rotations each epoch (the study's x4);
         ``"random"``: one random rotation per cutout per epoch (4x cheaper epochs, same augmentation in expectation).

@@ -6,7 +6,7 @@ import dataclasses
 from ..experiments import Experiment
 from ..profiles import Profile, get_profile
 
-__all__ = ["resolve_profile", "unique"]
+__all__ = ["resolve_profile", "unique", "for_extensions"]
 
 
 def resolve_profile(profile: Profile | str, seeds=None, diameters=None, diameters_pc=None) -> Profile:
@@ -22,6 +22,12 @@ def resolve_profile(profile: Profile | str, seeds=None, diameters=None, diameter
     if not changes:
         return prof
     return dataclasses.replace(prof, training=dataclasses.replace(prof.training, **changes))
+
+
+def for_extensions(profile: Profile | str, full: tuple, core: tuple) -> tuple:
+    """``full`` for a profile that trains the chapters beyond the study in full, ``core`` for one with
+    ``extensions="core"`` (:class:`~clusterage_utils.profiles.Profile`)."""
+    return full if resolve_profile(profile).extensions == "full" else core
 
 
 def unique(experiments: list[Experiment]) -> list[Experiment]:

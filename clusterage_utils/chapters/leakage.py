@@ -7,7 +7,7 @@ import pandas as pd
 from ..experiments import Experiment, case_experiments
 from ..metrics import CASE_COLUMNS, summarise_seeds
 from ..profiles import Profile
-from .common import resolve_profile
+from .common import for_extensions, resolve_profile
 
 __all__ = ["SPLIT_STRATEGIES", "SPLIT_CASES", "ENVIRONMENT_CASE", "split_cases", "experiments", "split_comparison",
            "leakage_table"]
@@ -21,7 +21,7 @@ SPLIT_CASES = ("five_band_full_none", ENVIRONMENT_CASE)
 def split_cases(profile: Profile | str) -> tuple[str, ...]:
     """The cases this profile trains under every split: :data:`SPLIT_CASES`, or for a profile with
     ``extensions="core"`` only :data:`ENVIRONMENT_CASE`."""
-    return SPLIT_CASES if resolve_profile(profile).extensions == "full" else (ENVIRONMENT_CASE,)
+    return for_extensions(profile, SPLIT_CASES, (ENVIRONMENT_CASE,))
 
 
 def experiments(profile: Profile | str, seeds=None, **_) -> list[Experiment]:

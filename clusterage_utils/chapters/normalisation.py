@@ -8,7 +8,7 @@ import pandas as pd
 from ..experiments import Experiment, case_experiments
 from ..metrics import CASE_COLUMNS, summarise_seeds
 from ..profiles import Profile
-from .common import resolve_profile
+from .common import for_extensions, resolve_profile
 
 __all__ = ["NORMALISATION_VARIANTS", "NORMALISATION_CASES", "AUTHORS_CASES", "AUTHORS_PREPROCESSING",
            "CORE_NORMALISATION_VARIANTS", "CORE_AUTHORS_CASES", "normalisation_variants", "authors_cases",
@@ -26,13 +26,13 @@ NORMALISATION_CASES = ("white_light_full_mask_centre_24",)
 def normalisation_variants(profile: Profile | str) -> tuple[str, ...]:
     """The normalisations this profile compares: :data:`NORMALISATION_VARIANTS`, or
     :data:`CORE_NORMALISATION_VARIANTS` for a profile with ``extensions="core"``."""
-    return NORMALISATION_VARIANTS if resolve_profile(profile).extensions == "full" else CORE_NORMALISATION_VARIANTS
+    return for_extensions(profile, NORMALISATION_VARIANTS, CORE_NORMALISATION_VARIANTS)
 
 
 def authors_cases(profile: Profile | str) -> tuple[str, ...]:
     """The masked cases this profile trains under the authors' code: :data:`AUTHORS_CASES`, or
     :data:`CORE_AUTHORS_CASES` for a profile with ``extensions="core"``."""
-    return AUTHORS_CASES if resolve_profile(profile).extensions == "full" else CORE_AUTHORS_CASES
+    return for_extensions(profile, AUTHORS_CASES, CORE_AUTHORS_CASES)
 
 
 def experiments(profile: Profile | str, seeds=None, **_) -> list[Experiment]:

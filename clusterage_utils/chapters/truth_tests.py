@@ -14,7 +14,7 @@ import pandas as pd
 from ..experiments import Experiment, case_experiments
 from ..metrics import CASE_COLUMNS, recovery_by_age_bin, significance_table, summarise_seeds
 from ..profiles import Profile
-from .common import resolve_profile
+from .common import for_extensions, resolve_profile
 
 __all__ = ["COUPLINGS", "CORE_COUPLINGS", "TRUTH_CASES", "couplings", "experiments", "truth_test_runs", "truth_test",
            "truth_verdict", "recovery_vs_truth", "verdict_text"]
@@ -30,7 +30,7 @@ TRUTH_CASES = ("white_light_full_mask_centre_24", "white_light_full_mask_centre_
 def couplings(profile: Profile | str) -> tuple[float, ...]:
     """The environment couplings this profile's truth test trains on (:data:`COUPLINGS` or, for a profile with
     ``extensions="core"``, :data:`CORE_COUPLINGS`)."""
-    return COUPLINGS if resolve_profile(profile).extensions == "full" else CORE_COUPLINGS
+    return for_extensions(profile, COUPLINGS, CORE_COUPLINGS)
 
 
 def experiments(profile: Profile | str, seeds=None, **_) -> list[Experiment]:
