@@ -5,7 +5,9 @@ Per run (:func:`run_flags`)
     ``stuck_at_start``: early stopping ended the run with its best epoch at or before :data:`STUCK_EPOCH` (a
     plateau at the start: the network never learnt); ``still_improving``: the run hit its epoch cap while its
     validation loss still fell by more than :data:`STILL_IMPROVING_GAIN` over the last three epochs (more epochs
-    would have helped).
+    would have helped); ``failed_seed``: the run scores within :data:`FAILED_SEED_NULL_FRACTION` of the null
+    while another seed of the same case reaches :data:`LEARNT_NULL_FRACTION` x the null or better (a network that
+    collapsed to the mean where the data let it learn - early stopping need not notice).
 Per case (:func:`case_health`)
     the seed range (max - min test scatter over seeds), and whether the case is indistinguishable from the null
     (its interval of the seed mean reaches the null): an honest "no detectable signal", not a defect.
@@ -24,13 +26,18 @@ import pandas as pd
 
 from .metrics import CASE_COLUMNS, summarise_seeds
 
-__all__ = ["STUCK_EPOCH", "STILL_IMPROVING_GAIN", "run_flags", "case_health", "monotonicity_violations",
+__all__ = ["STUCK_EPOCH", "STILL_IMPROVING_GAIN", "FAILED_SEED_NULL_FRACTION", "LEARNT_NULL_FRACTION", "run_flags",
+           "case_health", "monotonicity_violations",
            "health_report", "health_summary", "page_health"]
 
 #: A run early-stopped with its best epoch at or before this one never left its starting plateau.
 STUCK_EPOCH = 2
 #: Relative fall of the validation loss in the last three epochs above which a run at its cap was still improving.
 STILL_IMPROVING_GAIN = 0.02
+#: A seed scoring at least this fraction of the null predictor's scatter learnt (next to) nothing ...
+FAILED_SEED_NULL_FRACTION = 0.95
+#: ... which is a failure when another seed of its case reached this fraction of the null or better.
+LEARNT_NULL_FRACTION = 0.8
 
 _PANEL = ["input", "sample", "labels", "group", "masking", "normalisation", "split", "mask_convention"]
 
@@ -46,8 +53,8 @@ def run_flags(scores: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        ``scores`` with boolean columns ``worse_than_null``, ``stuck_at_start``, ``still_improving`` and
-        ``control`` (shuffled labels).
+        ``scores`` with boolean columns ``worse_than_null``, ``stuck_at_start``, ``still_improving``,
+        ``failed_seed`` and ``control`` (shuffled labels).
     """
     df = scores.copy()
     df["control"] = df["labels"].eq("shuffled") if "labels" in df else False
@@ -56,6 +63,9 @@ def run_flags(scores: pd.DataFrame) -> pd.DataFrame:
     df["stuck_at_start"] = stopped & (df["best_epoch"] <= STUCK_EPOCH)
     gain = df["late_val_gain"] if "late_val_gain" in df else pd.Series(np.nan, index=df.index)
     df["still_improving"] = ~stopped & (df["epochs_run"] >= df["max_epochs"]) & (gain > STILL_IMPROVING_GAIN)
+    rel = df["test_scatter_dex"] / df["null_scatter_dex"]
+    best_of_case = rel.groupby(df["case"]).transform("min")
+    df["failed_seed"] = ~df["control"] & (rel >= FAILED_SEED_NULL_FRACTION) & (best_of_case <= LEARNT_NULL_FRACTION)
     return df
 
 
@@ -154,6 +164,8 @@ def health_summary(report: dict[str, pd.DataFrame]) -> pd.DataFrame:
         ("trainings (reference labels)", len(ref), "records in the store behind these pages"),
         ("worse than the null", int(ref["worse_than_null"].sum()), "whole test interval above the null"),
         ("stuck at the start", int(ref["stuck_at_start"].sum()), f"early-stopped, best epoch <= {STUCK_EPOCH}"),
+        ("seeds at the null where another learnt", int(ref["failed_seed"].sum()),
+         f">= {FAILED_SEED_NULL_FRACTION:g} x null while a seed of its case reached <= {LEARNT_NULL_FRACTION:g} x"),
         ("still improving at the epoch cap", int(ref["still_improving"].sum()),
          f"validation loss fell > {100 * STILL_IMPROVING_GAIN:.0f} % in the last 3 epochs"),
         ("seed range, 90th percentile (dex)", round(q90, 3), f"over {len(multi)} cases with several seeds"),
@@ -172,24 +184,25 @@ def health_summary(report: dict[str, pd.DataFrame]) -> pd.DataFrame:
 
 def page_health(scores: pd.DataFrame) -> dict[str, float | int | str]:
     """The health of one page's trainings as flat numbers for its prose (shuffled-label controls excluded):
-    ``runs``, ``worse_than_null``, ``stuck``, ``still_improving``, ``seed_range_p90``, ``seed_range_max``,
-    ``seed_range_max_case``, ``violations_consistent``, ``violations_inconsistent``, ``no_signal`` (cases)
-    and ``verdict`` (a short sentence)."""
+    ``runs``, ``worse_than_null``, ``stuck``, ``failed_seeds``, ``still_improving``, ``seed_range_p90``,
+    ``seed_range_max``, ``seed_range_max_case``, ``violations_consistent``, ``violations_inconsistent``,
+    ``no_signal`` (cases) and ``verdict`` (a short sentence)."""
     rep = health_report(scores)
     runs = rep["runs"][~rep["runs"]["control"]]
     cases = rep["cases"][rep["cases"]["labels"] != "shuffled"]
     multi = cases[cases["n_seeds"] > 1]
     viol = rep["violations"]
     out = {"runs": len(runs), "worse_than_null": int(runs["worse_than_null"].sum()),
-           "stuck": int(runs["stuck_at_start"].sum()), "still_improving": int(runs["still_improving"].sum()),
+           "stuck": int(runs["stuck_at_start"].sum()), "failed_seeds": int(runs["failed_seed"].sum()),
+           "still_improving": int(runs["still_improving"].sum()),
            "seed_range_p90": float(np.quantile(multi["seed_range_dex"], 0.9)) if len(multi) else float("nan"),
            "seed_range_max": float(multi["seed_range_dex"].max()) if len(multi) else float("nan"),
            "seed_range_max_case": multi.loc[multi["seed_range_dex"].idxmax(), "case"] if len(multi) else "",
            "violations_consistent": int(viol["consistent"].sum()),
            "violations_inconsistent": int((~viol["consistent"]).sum()),
            "no_signal": int(cases["no_detectable_signal"].sum())}
-    bad = out["worse_than_null"] + out["stuck"]
+    bad = int((runs["worse_than_null"] | runs["stuck_at_start"] | runs["failed_seed"]).sum())
     out["verdict"] = ("every training converged and beats or matches the null" if bad == 0 else
-                      f"{bad} training(s) failed (worse than the null or stuck at the start): read this page's "
-                      f"figures with care")
+                      f"{bad} training(s) failed (worse than the null, stuck at the start or at the null where "
+                      f"another seed learnt): read this page's figures with care")
     return out

@@ -75,3 +75,17 @@ def test_page_health_numbers_and_seed_range():
     assert h["runs"] == 6 and h["worse_than_null"] == 0
     assert np.isclose(h["seed_range_max"], 0.10) and h["seed_range_max_case"] == "white_light_full_none"
     assert "converged" in h["verdict"]
+
+
+def test_a_seed_at_the_null_is_flagged_only_where_another_seed_learnt():
+    df = pd.DataFrame([
+        _row("learnt", 0, 0.40), _row("learnt", 1, 0.45), _row("learnt", 2, 0.97),     # seed 2 collapsed
+        _row("nothing", 0, 0.98), _row("nothing", 1, 1.00), _row("nothing", 2, 0.96),   # no signal: no failure
+        _row("control", 0, 0.99, labels="shuffled"), _row("control", 1, 0.50, labels="shuffled"),
+    ])
+    f = run_flags(df)
+    assert f.loc[f["failed_seed"], "name"].tolist() == ["learnt/seed2"]
+    health = page_health(df)
+    assert health["failed_seeds"] == 1 and "1 training(s) failed" in health["verdict"]
+    summary = health_summary(health_report(df)).set_index("check")["value"]
+    assert summary["seeds at the null where another learnt"] == 1
