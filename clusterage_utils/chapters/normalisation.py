@@ -3,6 +3,8 @@ min-max on the environment-only white-light case, and the study's own code's nor
 are not black but a grey level that differs from cutout to cutout."""
 from __future__ import annotations
 
+import dataclasses
+
 import pandas as pd
 
 from ..experiments import Experiment, case_experiments
@@ -131,7 +133,7 @@ def grey_level_control(data, case: str, n_bins: int = 20) -> dict:
     from ..metrics import null_scatter_dex, predictive_power_pct, scatter_dex
     from ..training import experiment_indices
 
-    exp = __import__("dataclasses").replace(parse_case(case), **AUTHORS_PREPROCESSING)
+    exp = dataclasses.replace(parse_case(case), **AUTHORS_PREPROCESSING)
     sets = experiment_indices(exp, data)
     g = {k: masked_grey_levels(data, exp, sets[k]) for k in ("train", "test")}
     y = {k: sets["label"][sets[k]] for k in ("train", "test")}
@@ -157,7 +159,7 @@ def grey_levels_by_case(data, cases=AUTHORS_CASES) -> pd.DataFrame:
 
     frames = []
     for case in cases:
-        exp = __import__("dataclasses").replace(parse_case(case), **AUTHORS_PREPROCESSING)
+        exp = dataclasses.replace(parse_case(case), **AUTHORS_PREPROCESSING)
         idx = select_sample(data.log_ages, exp.sample)
         frames.append(pd.DataFrame({"case": case, "grey_level": masked_grey_levels(data, exp, idx),
                                     "log_age": np.asarray(data.log_ages)[idx]}))
