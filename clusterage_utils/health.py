@@ -5,7 +5,9 @@ Per run (:func:`run_flags`)
     ``stuck_at_start``: early stopping ended the run with its best epoch at or before :data:`STUCK_EPOCH` (a
     plateau at the start: the network never learnt); ``still_improving``: the run hit its epoch cap while its
     validation loss still fell by more than :data:`STILL_IMPROVING_GAIN` over the last three epochs (more epochs
-    would have helped); ``failed_seed``: the run scores within :data:`FAILED_SEED_NULL_FRACTION` of the null
+    would have helped); ``restarted``: the first network collapsed to one value on the validation set and was
+    re-initialised (:data:`~clusterage_utils.recipe.COLLAPSE_SPREAD`; the record is the second network's);
+    ``failed_seed``: the run scores within :data:`FAILED_SEED_NULL_FRACTION` of the null
     while another seed of the same case reaches :data:`LEARNT_NULL_FRACTION` x the null or better (a network that
     collapsed to the mean where the data let it learn - early stopping need not notice).
 Per case (:func:`case_health`)
@@ -25,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from .metrics import CASE_COLUMNS, summarise_seeds
+from .recipe import COLLAPSE_SPREAD
 
 __all__ = ["STUCK_EPOCH", "STILL_IMPROVING_GAIN", "FAILED_SEED_NULL_FRACTION", "LEARNT_NULL_FRACTION", "run_flags",
            "case_health", "monotonicity_violations",
@@ -54,7 +57,8 @@ def run_flags(scores: pd.DataFrame) -> pd.DataFrame:
     -------
     pandas.DataFrame
         ``scores`` with boolean columns ``worse_than_null``, ``stuck_at_start``, ``still_improving``,
-        ``failed_seed`` and ``control`` (shuffled labels).
+        ``failed_seed``, ``restarted`` (re-initialised after its first network collapsed) and ``control`` (shuffled
+        labels).
     """
     df = scores.copy()
     df["control"] = df["labels"].eq("shuffled") if "labels" in df else False
@@ -66,6 +70,8 @@ def run_flags(scores: pd.DataFrame) -> pd.DataFrame:
     rel = df["test_scatter_dex"] / df["null_scatter_dex"]
     best_of_case = rel.groupby(df["case"]).transform("min")
     df["failed_seed"] = ~df["control"] & (rel >= FAILED_SEED_NULL_FRACTION) & (best_of_case <= LEARNT_NULL_FRACTION)
+    restarts = df["restarts"] if "restarts" in df else pd.Series(0, index=df.index)
+    df["restarted"] = restarts.fillna(0).astype(int) > 0
     return df
 
 
@@ -168,6 +174,8 @@ def health_summary(report: dict[str, pd.DataFrame]) -> pd.DataFrame:
          f">= {FAILED_SEED_NULL_FRACTION:g} x null while a seed of its case reached <= {LEARNT_NULL_FRACTION:g} x"),
         ("still improving at the epoch cap", int(ref["still_improving"].sum()),
          f"validation loss fell > {100 * STILL_IMPROVING_GAIN:.0f} % in the last 3 epochs"),
+        ("re-initialised after a collapse", int(ref["restarted"].sum()),
+         f"first network's validation predictions spread < {COLLAPSE_SPREAD:g} x the labels'"),
         ("seed range, 90th percentile (dex)", round(q90, 3), f"over {len(multi)} cases with several seeds"),
         ("seed range, largest (dex)", round(float(multi.max()), 3) if len(multi) else float("nan"),
          ref_cases.loc[multi.idxmax(), "case"] if len(multi) else ""),

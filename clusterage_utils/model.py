@@ -38,7 +38,8 @@ def resolve_precision(precision: str) -> str:
 
 def build_cnn(input_shape: tuple[int, int, int], width: float = 1.0, layer_order: str = "paper",
               learning_rate=1e-6, precision: str = "float32", jit_compile: bool = False,
-              seed: int | None = None, steps_per_execution: int = 1):
+              seed: int | None = None, steps_per_execution: int = 1, clipnorm: float = 0.0,
+              min_dense_units: int = 4):
     """Build and compile the CNN.
 
     Parameters
@@ -63,6 +64,11 @@ def build_cnn(input_shape: tuple[int, int, int], width: float = 1.0, layer_order
     steps_per_execution : int
         Training steps run in one call into TensorFlow (Keras' ``steps_per_execution``): the same updates in the
         same order, without Python's per-step overhead. Training uses one epoch per call.
+    clipnorm : float
+        Clip the global norm of each step's gradient to this value (0: no clipping).
+    min_dense_units : int
+        Floor on the width of the three hidden dense layers (at width 1/16 they would have 32, 16 and 8 units: so
+        few ReLUs that one unlucky start can silence all of them).
 
     Returns
     -------
@@ -75,8 +81,8 @@ def build_cnn(input_shape: tuple[int, int, int], width: float = 1.0, layer_order
     if layer_order not in LAYER_ORDERS:
         raise ValueError(f"layer_order must be one of {LAYER_ORDERS}, got {layer_order!r}")
 
-    def w(n: int) -> int:
-        return max(4, int(round(n * width)))
+    def w(n: int, floor: int = 4) -> int:
+        return max(floor, int(round(n * width)))
 
     policy = resolve_precision(precision)
     counter = iter(range(1000))
@@ -91,10 +97,11 @@ def build_cnn(input_shape: tuple[int, int, int], width: float = 1.0, layer_order
     else:
         body = [conv[0], pool[0], conv[1], pool[1], pool[2], conv[2]]
     head = [layers.Flatten(dtype=policy)] + [
-        layers.Dense(w(n), activation="relu", dtype=policy, kernel_initializer=init()) for n in (512, 256, 128)] + [
+        layers.Dense(w(n, max(4, min_dense_units)), activation="relu", dtype=policy, kernel_initializer=init())
+        for n in (512, 256, 128)] + [
         layers.Dense(1, activation="linear", dtype="float32", kernel_initializer=init())]
     model = keras.Sequential([keras.Input(shape=input_shape), *body, *head], name=f"cnn_{layer_order}")
-    optimizer = keras.optimizers.Adam(learning_rate=learning_rate)
+    optimizer = keras.optimizers.Adam(learning_rate=learning_rate, global_clipnorm=clipnorm or None)
     if policy == "mixed_float16":
         optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
     model.compile(optimizer=optimizer, loss="mse", jit_compile=jit_compile, steps_per_execution=steps_per_execution)

@@ -102,7 +102,9 @@ class PageContext:
         t = self.profile.training
         seeds = f"{len(t.seeds)} seed" + ("s" if len(t.seeds) != 1 else "")
         return Markdown(
-            f"**Built with** profile `{self.profile.name}` (CNN width {t.width:g}, ≤ {t.epochs} epochs, "
+            f"**Built with** profile `{self.profile.name}` (CNN width {t.width:g}"
+            f"{f', dense layers ≥ {t.min_dense_units} units' if t.min_dense_units > 4 and t.width < 1 else ''}, "
+            f"≤ {t.epochs} epochs, "
             f"{t.lr_schedule} learning rate {t.learning_rate:g}, {seeds}, "
             f"sweeps by "
             f"{self.profile.sweep_masking} masking) on {src}{extra}: {d.n} clusters, `{Path(self.data_path).name}`. "

@@ -8,6 +8,7 @@ fits in memory, else streamed through a generator (identical batches either way)
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import platform
 import time
@@ -26,6 +27,8 @@ from .runtime import runtime_info, seed_everything
 
 __all__ = ["experiment_indices", "experiment_inputs", "visible_for", "mask_grid", "mask_table", "train_experiment",
            "train_amortised", "save_model", "resolve_input_mode"]
+
+_log = logging.getLogger(__name__)
 
 #: Share of the available memory that in-memory input may take (raw cutouts, preprocessed array and its tensor).
 MEMORY_SHARE = 0.5
@@ -151,14 +154,19 @@ def _labels(exp: Experiment, sets: dict) -> tuple[dict, dict]:
     return y, y_fit
 
 
-def _input_pipeline(exp: Experiment, data: CutoutFile, sets: dict, grid: list, y_train, mode: str):
+def _input_pipeline(exp: Experiment, data: CutoutFile, sets: dict, grid: list, y_train, mode: str,
+                    stream_seed: int | None = None):
     """The training dataset and the (fixed) validation inputs of an experiment, and its input source.
+
+    ``stream_seed`` (default: the experiment's seed) orders, rotates and masks the training stream; the validation
+    inputs always follow the experiment's seed.
 
     In memory, one mask per cutout for the whole training (retraining): the tensor pipeline over the file
     preprocessed once; a mask drawn per example (amortised, instance normalisation): the tensor pipeline that
     masks and normalises in the graph. Streamed input or other normalisations: the generator pipeline.
     """
     st = exp.training
+    seed = exp.seed if stream_seed is None else stream_seed
     dmm = None
     if exp.normalisation == "dataset":
         probe = InputSource(data, exp.input, "instance", mode)
@@ -167,7 +175,7 @@ def _input_pipeline(exp: Experiment, data: CutoutFile, sets: dict, grid: list, y
     train_idx, val_idx = sets["train"], sets["val"]
     if mode == "memory" and len(grid) == 1:
         pre = src.preprocessed(visible_for(exp, data, np.arange(data.n), grid[0]))
-        ds = tensor_dataset(pre, train_idx, y_train, st.batch_size, st.rotations, exp.seed, st.flips)
+        ds = tensor_dataset(pre, train_idx, y_train, st.batch_size, st.rotations, seed, st.flips)
         return ds, pre[val_idx], src, pre
     grid_arr = np.asarray(grid, float)
     val_masks = np.random.default_rng([exp.seed, 11]).integers(0, len(grid), len(val_idx))
@@ -176,7 +184,7 @@ def _input_pipeline(exp: Experiment, data: CutoutFile, sets: dict, grid: list, y
     if mode == "memory" and exp.normalisation == "instance":
         masks, index = mask_table(exp, data, grid)
         graph = GraphMasking(np.ascontiguousarray(src.raw(np.arange(data.n)).transpose(0, 2, 3, 1)), masks, index)
-        ds = graph.dataset(train_idx, y_train, st.batch_size, st.rotations, exp.seed, st.flips)
+        ds = graph.dataset(train_idx, y_train, st.batch_size, st.rotations, seed, st.flips)
         return ds, x_val, src, graph
 
     def fetch_train(pos, mask_ids):
@@ -184,7 +192,7 @@ def _input_pipeline(exp: Experiment, data: CutoutFile, sets: dict, grid: list, y
         return src.batch(train_idx[pos], visible_for(exp, data, train_idx[pos], d))
 
     c = 1 if exp.input == "white_light" else data.shape[0]
-    ds = generator_dataset(fetch_train, y_train, st.batch_size, st.rotations, exp.seed, st.flips, len(grid),
+    ds = generator_dataset(fetch_train, y_train, st.batch_size, st.rotations, seed, st.flips, len(grid),
                            image_shape=(*data.shape[1:], c))
     return ds, x_val, src, None
 
@@ -192,7 +200,7 @@ def _input_pipeline(exp: Experiment, data: CutoutFile, sets: dict, grid: list, y
 def _fit(exp: Experiment, data: CutoutFile, verbose: int = 0):
     """Train the model of an experiment (or of an amortised group); returns a context for evaluation."""
     from .model import build_cnn
-    from .recipe import callbacks, learning_rate, steps_per_epoch
+    from .recipe import COLLAPSE_SPREAD, callbacks, init_seed, learning_rate, prediction_spread, steps_per_epoch
 
     tf = seed_everything(exp.seed)
     st = exp.training
@@ -210,19 +218,34 @@ def _fit(exp: Experiment, data: CutoutFile, verbose: int = 0):
     ds, x_val, src, pre = _input_pipeline(exp, data, sets, grid, y_train, mode)
     steps = steps_per_epoch(len(y_train), st)
     c = 1 if exp.input == "white_light" else data.shape[0]
-    model = build_cnn((size, size, c), width=st.width, layer_order=exp.layer_order,
-                      learning_rate=learning_rate(st, steps), precision=st.precision, jit_compile=st.jit_compile,
-                      seed=exp.seed, steps_per_execution=steps)
-    cbs = callbacks(st)
-    hist = model.fit(ds, epochs=st.epochs, steps_per_epoch=steps, validation_data=(x_val, y_val),
-                     validation_batch_size=128, callbacks=cbs, shuffle=False, verbose=verbose)
+    kept = None
+    for restarts in range(st.collapse_restarts + 1):   # a collapsed network starts again (recipe docstring)
+        if restarts:                                    # new initial weights and a new order of the training stream
+            seed_everything(init_seed(exp.seed, restarts))
+            ds = _input_pipeline(exp, data, sets, grid, y_train, mode, init_seed(exp.seed, restarts))[0]
+        model = build_cnn((size, size, c), width=st.width, layer_order=exp.layer_order,
+                          learning_rate=learning_rate(st, steps), precision=st.precision, jit_compile=st.jit_compile,
+                          seed=init_seed(exp.seed, restarts), steps_per_execution=steps, clipnorm=st.clipnorm,
+                          min_dense_units=st.min_dense_units)
+        cbs = callbacks(st)
+        hist = model.fit(ds, epochs=st.epochs, steps_per_epoch=steps, validation_data=(x_val, y_val),
+                         validation_batch_size=128, callbacks=cbs, shuffle=False, verbose=verbose)
+        spread = prediction_spread(np.asarray(model.predict(x_val, batch_size=128, verbose=0)), y_val)
+        attempt = (float(np.min(hist.history["val_loss"])), model, hist, cbs, restarts, spread)
+        _log.info("%s attempt %d: validation spread %.3f, best validation loss %.4f", exp.name, restarts, spread,
+                  attempt[0])
+        kept = attempt if kept is None or attempt[0] < kept[0] else kept   # every attempt collapsed: the best one
+        if spread >= COLLAPSE_SPREAD:
+            kept = attempt
+            break
+    _, model, hist, cbs, restarts, spread = kept
     history = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
     stop = cbs[0]
     n_run = len(history.get("loss", []))
     best = int(stop.best_epoch) + 1 if stop.best_weights is not None else n_run
     return {"tf": tf, "model": model, "sets": sets, "y": y, "lo": lo, "span": span, "src": src, "grid": grid,
             "history": history, "size": size, "pre": pre, "input_mode": mode, "best_epoch": best,
-            "stopped_early": bool(stop.stopped_epoch > 0)}
+            "stopped_early": bool(stop.stopped_epoch > 0), "restarts": restarts, "val_prediction_spread": spread}
 
 
 def _predict(ctx: dict, exp: Experiment, data: CutoutFile, file_idx: np.ndarray, batch_size: int = 128) -> np.ndarray:
@@ -272,7 +295,8 @@ def _record(exp: Experiment, data: CutoutFile, ctx: dict, wall_time_s: float) ->
         "predictive_power_pct": record["test_predictive_power_pct"],
         "n_train": len(sets["train"]), "n_val": len(sets["val"]), "n_test": len(sets["test"]),
         "history": history, "epochs_run": len(history.get("loss", [])), "best_epoch": ctx["best_epoch"],
-        "stopped_early": ctx["stopped_early"],
+        "stopped_early": ctx["stopped_early"], "restarts": ctx["restarts"],
+        "val_prediction_spread": round(ctx["val_prediction_spread"], 4),
         "n_params": int(ctx["model"].count_params()), "masking": exp.masking, "trained_on_diameters": ctx["grid"],
         "label_lo": ctx["lo"], "label_span": ctx["span"],
         "predictions": pd.concat(rows, ignore_index=True).to_dict(orient="list"),

@@ -89,3 +89,11 @@ def test_a_seed_at_the_null_is_flagged_only_where_another_seed_learnt():
     assert health["failed_seeds"] == 1 and "1 training(s) failed" in health["verdict"]
     summary = health_summary(health_report(df)).set_index("check")["value"]
     assert summary["seeds at the null where another learnt"] == 1
+
+
+def test_restarted_runs_are_counted():
+    df = pd.DataFrame([{**_row("a", 0, 0.5), "restarts": 1}, {**_row("a", 1, 0.52), "restarts": 0}, _row("b", 0, 0.6)])
+    flags = run_flags(df)
+    assert flags["restarted"].tolist() == [True, False, False]         # a record without the field: no restart
+    summary = health_summary(health_report(df)).set_index("check")["value"]
+    assert summary["re-initialised after a collapse"] == 1

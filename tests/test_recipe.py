@@ -1,6 +1,7 @@
 """The training recipe: learning-rate schedules and early stopping."""
 import dataclasses
 
+import numpy as np
 import pytest
 
 from clusterage_utils.profiles import TrainingSettings
@@ -51,4 +52,26 @@ def test_a_minimum_of_steps_keys_results_only_when_set():
     exp = parse_case("five_band_full_none")
     same = dataclasses.replace(exp, training=dataclasses.replace(exp.training, min_steps_per_epoch=0))
     more = dataclasses.replace(exp, training=dataclasses.replace(exp.training, min_steps_per_epoch=40))
+    assert same.hash == exp.hash and more.hash != exp.hash
+
+
+def test_prediction_spread_and_init_seed():
+    from clusterage_utils.recipe import init_seed, prediction_spread
+
+    y = np.array([0.0, 1.0, 2.0, 3.0])
+    assert prediction_spread(y, y) == 1.0
+    assert prediction_spread(np.full(4, 1.5), y) == 0.0
+    assert prediction_spread(y / 10, y) == pytest.approx(0.1)
+    assert prediction_spread(y, np.ones(4)) == float("inf")            # constant labels: nothing to collapse to
+    assert init_seed(2, 0) == 2 and init_seed(2, 1) != 2 and init_seed(2, 1) != init_seed(3, 0)
+
+
+@pytest.mark.parametrize("field, default, other", [("collapse_restarts", 0, 2), ("min_dense_units", 4, 32),
+                                                   ("clipnorm", 0.0, 1.0)])
+def test_new_recipe_fields_key_results_only_when_set(field, default, other):
+    from clusterage_utils.experiments import parse_case
+
+    exp = parse_case("five_band_full_none")       # default training settings: every field at its default
+    same = dataclasses.replace(exp, training=dataclasses.replace(exp.training, **{field: default}))
+    more = dataclasses.replace(exp, training=dataclasses.replace(exp.training, **{field: other}))
     assert same.hash == exp.hash and more.hash != exp.hash
