@@ -28,7 +28,7 @@ from .metrics import bootstrap_ci, null_scatter_dex, paired_difference, predicti
 __all__ = ["CITATION", "REAL_DATA_LABEL", "StudyDataError", "study_predictions", "study_configurations",
            "study_model_scores", "study_case_scores", "released_runs_check", "study_prediction_matrix",
            "study_comparisons", "study_significance", "power_by_sample", "scatter_by_age_bin",
-           "scatter_by_galaxy", "study_disagreements"]
+           "scatter_by_galaxy", "study_disagreements", "violations_in_study"]
 
 CITATION = ("the study (To What Extent Are Star Cluster Ages Encoded in Their Environments?) and its code "
             "repository, github.com/JavierVianaAi/star_clusters_ages_1 (Viana 2025)")
@@ -411,4 +411,34 @@ def study_disagreements(preds: pd.DataFrame | None = None, configuration: str = 
     out["n_sigma"] = np.abs(out["residual_dex"]) / sigma
     out = out[out["n_sigma"] > n_sigma].sort_values("n_sigma", ascending=False).reset_index(drop=True)
     out.attrs.update(sigma_dex=sigma, n_test=len(lab), configuration=configuration)
+    return out
+
+
+def violations_in_study(violations: pd.DataFrame, case_scores: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Do the study's released runs show the same monotonicity violation as the mock survey?
+
+    A consistent violation (a case with more masking scoring better, :func:`~clusterage_utils.health.
+    monotonicity_violations`) is a finding to explain; where the study's own runs on real clusters rank the same two
+    cases the same way, it is the study's finding reproduced, not an artefact of the mock or the recipe.
+
+    Parameters
+    ----------
+    violations : pandas.DataFrame
+        Rows of :func:`~clusterage_utils.health.monotonicity_violations` (``better``, ``worse``, ...).
+    case_scores : pandas.DataFrame, optional
+        :func:`study_case_scores` (read from the shipped table when omitted).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``violations`` with ``study_better_dex`` and ``study_worse_dex`` (the study's mean test scatters of the same
+        two cases, NaN where the study has no such case; an amortised case is matched by its diameter) and
+        ``study_too`` (the study's runs rank them the same way).
+    """
+    scores = (study_case_scores() if case_scores is None else case_scores).set_index("case")["test_scatter_mean"]
+    out = violations.copy()
+    for side in ("better", "worse"):
+        names = out[side].astype(str).str.replace("_amortised", "", regex=False)
+        out[f"study_{side}_dex"] = names.map(scores).astype(float)
+    out["study_too"] = out["study_better_dex"] < out["study_worse_dex"]
     return out

@@ -117,3 +117,16 @@ def test_truncated_table(tmp_path):
     with pytest.raises(FileNotFoundError, match="no released-predictions table"):
         study_predictions(tmp_path / "absent.csv.gz")
     assert gzip  # the module reads gzip through pandas
+
+
+def test_violations_are_checked_against_the_study():
+    from clusterage_utils.study import violations_in_study
+
+    viol = pd.DataFrame({"better": ["five_band_full_keep_centre_12_amortised", "white_light_full_mask_centre_24",
+                                    "five_band_full_keep_centre_6"],
+                         "worse": ["five_band_full_none", "white_light_full_mask_centre_12", "five_band_full_none"]})
+    out = violations_in_study(viol).set_index("better")
+    assert out.loc["five_band_full_keep_centre_12_amortised", "study_too"]      # 0.327 vs 0.454 dex on real data
+    assert not out.loc["white_light_full_mask_centre_24", "study_too"]          # 0.980 vs 0.905: not in the study
+    assert np.isnan(out.loc["five_band_full_keep_centre_6", "study_better_dex"])  # no such case in the study
+    assert not out.loc["five_band_full_keep_centre_6", "study_too"]
