@@ -130,3 +130,19 @@ def test_violations_are_checked_against_the_study():
     assert not out.loc["white_light_full_mask_centre_24", "study_too"]          # 0.980 vs 0.905: not in the study
     assert np.isnan(out.loc["five_band_full_keep_centre_6", "study_better_dex"])  # no such case in the study
     assert not out.loc["five_band_full_keep_centre_6", "study_too"]
+
+
+def test_violations_are_described_and_an_empty_table_reads_none():
+    from clusterage_utils.health import monotonicity_violations
+    from clusterage_utils.study import describe_violations, violations_in_study
+
+    empty = violations_in_study(monotonicity_violations(pd.DataFrame(columns=["labels", "case"]),
+                                                        pd.DataFrame(columns=["case", "test_scatter_dex"])))
+    assert describe_violations(empty) == "none"
+    viol = violations_in_study(pd.DataFrame({"better": ["five_band_full_keep_centre_12"],
+                                             "worse": ["five_band_full_none"], "better_dex": [0.3],
+                                             "worse_dex": [0.4], "consistent": [True]}))
+    text = describe_violations(viol)
+    assert "five band full keep centre 12 at 0.30 dex against five band full none at 0.40" in text
+    assert "0.33 against 0.45" in text                                 # the study's scatters on real clusters
+    assert describe_violations(viol.assign(consistent=False)) == "none"
