@@ -3,8 +3,11 @@
 The study's recipe is Adam at a constant learning rate with early stopping (patience 30, best weights restored).
 The narrow networks of the CPU profiles need a larger step to learn in few epochs, and at a large constant step
 they were unstable (seeds of one case 0.3 dex apart, runs stuck at the start); the profiles therefore add a
-warm-up, a cosine decay and a minimum number of epochs before early stopping may act. Which recipe each profile
-uses, and the measurements behind it, are on the book's compute page (``benchmarks/bench_recipe.py``).
+warm-up, a cosine decay and a minimum number of epochs before early stopping may act. A network that collapsed to
+one value (:func:`prediction_spread` below :data:`COLLAPSE_SPREAD` on the validation set) is trained again from new
+initial weights and a new order of its training stream (:func:`init_seed`), at most
+``TrainingSettings.collapse_restarts`` times. Which recipe each profile uses, and the measurements behind it, are on
+the book's compute page (``benchmarks/bench_recipe.py``, ``benchmarks/bench_small_samples.py``).
 """
 from __future__ import annotations
 
