@@ -6,7 +6,7 @@ Per run (:func:`run_flags`)
     plateau at the start: the network never learnt); ``still_improving``: the run hit its epoch cap while its
     validation loss still fell by more than :data:`STILL_IMPROVING_GAIN` over the last three epochs (more epochs
     would have helped); ``restarted``: the first network collapsed to one value on the validation set and was
-    re-initialised (:data:`~clusterage_utils.recipe.COLLAPSE_SPREAD`; the record is the second network's);
+    re-initialised (:data:`~clusterage_utils.recipe.COLLAPSE_SPREAD`; the record is of the attempt kept);
     ``failed_seed``: the run scores within :data:`FAILED_SEED_NULL_FRACTION` of the null
     while another seed of the same case reaches :data:`LEARNT_NULL_FRACTION` x the null or better (a network that
     collapsed to the mean where the data let it learn - early stopping need not notice).

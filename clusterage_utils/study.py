@@ -28,7 +28,7 @@ from .metrics import bootstrap_ci, null_scatter_dex, paired_difference, predicti
 __all__ = ["CITATION", "REAL_DATA_LABEL", "StudyDataError", "study_predictions", "study_configurations",
            "study_model_scores", "study_case_scores", "released_runs_check", "study_prediction_matrix",
            "study_comparisons", "study_significance", "power_by_sample", "scatter_by_age_bin",
-           "scatter_by_galaxy", "study_disagreements", "violations_in_study", "describe_violations"]
+           "scatter_by_galaxy", "study_disagreements", "violations_in_study", "violation_numbers"]
 
 CITATION = ("the study (To What Extent Are Star Cluster Ages Encoded in Their Environments?) and its code "
             "repository, github.com/JavierVianaAi/star_clusters_ages_1 (Viana 2025)")
@@ -444,19 +444,27 @@ def violations_in_study(violations: pd.DataFrame, case_scores: pd.DataFrame | No
     return out
 
 
-def describe_violations(violations: pd.DataFrame) -> str:
-    """The consistent violations of :func:`violations_in_study` as one sentence for a page ("none" if there are
-    none): each case pair with its mock scatters and the study's scatters on real clusters.
+def violation_numbers(violations: pd.DataFrame) -> dict[str, int | str]:
+    """The consistent violations of :func:`violations_in_study`, as numbers for a page's prose.
 
     Parameters
     ----------
     violations : pandas.DataFrame
         :func:`violations_in_study` rows.
+
+    Returns
+    -------
+    dict
+        ``n_viol`` (consistent violations), ``viol_study_too`` (of those, the ones the study's runs rank the same
+        way) and ``viol_list`` (one sentence: each case pair with its mock scatters and the study's scatters on
+        real clusters, or "none").
     """
     def dex(x: float) -> str:
         return f"{x:.2f}" if x == x else "not run"          # NaN: the study has no such case
 
     rows = violations.loc[violations["consistent"].astype(bool)] if len(violations) else violations
-    return "; ".join(f"{r.better.replace('_', ' ')} at {r.better_dex:.2f} dex against {r.worse.replace('_', ' ')} "
+    text = "; ".join(f"{r.better.replace('_', ' ')} at {r.better_dex:.2f} dex against {r.worse.replace('_', ' ')} "
                      f"at {r.worse_dex:.2f} (the study's runs on real clusters: {dex(r.study_better_dex)} against "
-                     f"{dex(r.study_worse_dex)})" for r in rows.itertuples()) or "none"
+                     f"{dex(r.study_worse_dex)})" for r in rows.itertuples())
+    return {"n_viol": len(rows), "viol_study_too": int(rows["study_too"].sum()) if len(rows) else 0,
+            "viol_list": text or "none"}

@@ -134,7 +134,10 @@ def test_violations_are_checked_against_the_study():
 
 def test_violations_are_described_and_an_empty_table_reads_none():
     from clusterage_utils.health import monotonicity_violations
-    from clusterage_utils.study import describe_violations, violations_in_study
+    from clusterage_utils.study import violation_numbers, violations_in_study
+
+    def describe_violations(v):
+        return violation_numbers(v)["viol_list"]
 
     empty = violations_in_study(monotonicity_violations(pd.DataFrame(columns=["labels", "case"]),
                                                         pd.DataFrame(columns=["case", "test_scatter_dex"])))
@@ -146,3 +149,5 @@ def test_violations_are_described_and_an_empty_table_reads_none():
     assert "five band full keep centre 12 at 0.30 dex against five band full none at 0.40" in text
     assert "0.33 against 0.45" in text                                 # the study's scatters on real clusters
     assert describe_violations(viol.assign(consistent=False)) == "none"
+    assert violation_numbers(viol) == {"n_viol": 1, "viol_study_too": 1, "viol_list": text}
+    assert violation_numbers(empty)["n_viol"] == violation_numbers(empty)["viol_study_too"] == 0
