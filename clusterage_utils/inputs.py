@@ -25,7 +25,8 @@ from .cutouts import CutoutFile
 from .preprocessing import preprocess
 
 __all__ = ["EpochItems", "epoch_items", "dihedral_permutations", "augment", "numpy_batches", "InputSource",
-           "raw_cutouts", "tensor_dataset", "GraphMasking", "masked_tensor_dataset", "generator_dataset",
+           "raw_cutouts", "tensor_dataset", "GraphMasking", "visible_ranges", "masked_tensor_dataset",
+           "generator_dataset",
            "ROTATIONS"]
 
 ROTATIONS = ("all", "random", "none")
@@ -343,23 +344,22 @@ class GraphMasking:
         from .runtime import quiet_import_tf
 
         tf = self.tf = quiet_import_tf()
-        self.x = tf.convert_to_tensor(raw_nhwc, tf.float32)
+        raw = np.asarray(raw_nhwc, np.float32)
+        self.x = tf.convert_to_tensor(raw)
         self.vis = tf.constant(np.asarray(masks, bool))
         self.mask_index = np.asarray(mask_index, np.int32)
         _, self.h, self.w, self.c = self.x.shape
+        self._range = tf.constant(visible_ranges(raw, masks, self.mask_index))
         self._normalised = tf.function(self._gather_normalise, reduce_retracing=True)
 
     def _gather_normalise(self, i, m):
         tf = self.tf
         xb = tf.gather(self.x, i)
-        vis = tf.broadcast_to(tf.gather(self.vis, m)[..., None], tf.shape(xb))
-        lo = tf.reduce_min(tf.where(vis, xb, np.inf), axis=[1, 2, 3], keepdims=True)
-        hi = tf.reduce_max(tf.where(vis, xb, -np.inf), axis=[1, 2, 3], keepdims=True)
-        lo = tf.where(tf.math.is_finite(lo), lo, 0.0)
-        hi = tf.where(tf.math.is_finite(hi), hi, 0.0)
-        span = hi - lo
-        out = tf.where(span > 0, (xb - lo) / tf.where(span > 0, span, 1.0), 0.0)
-        return tf.where(vis, tf.clip_by_value(out, 0.0, 1.0), 0.0)
+        vis = tf.gather(self.vis, m)[..., None]
+        lo_hi = tf.gather_nd(self._range, tf.stack([tf.cast(i, tf.int32), m], axis=1))   # (k, 2)
+        lo, span = lo_hi[:, 0, None, None, None], (lo_hi[:, 1] - lo_hi[:, 0])[:, None, None, None]
+        shown = tf.logical_and(vis, span > 0)                     # a flat cutout normalises to 0
+        return tf.where(shown, tf.clip_by_value((xb - lo) / tf.where(span > 0, span, 1.0), 0.0, 1.0), 0.0)
 
     def batch(self, file_idx: np.ndarray, grid_position: int):
         """Normalised, unrotated inputs (k, H, W, C) of clusters ``file_idx`` at one grid diameter."""
@@ -391,6 +391,39 @@ class GraphMasking:
         sig = (tf.TensorSpec((None,), tf.int64), tf.TensorSpec((None,), tf.int32),
                tf.TensorSpec((None,), tf.int32), tf.TensorSpec((None,), tf.float32))
         return tf.data.Dataset.from_generator(index_batches, output_signature=sig).map(prepare).prefetch(2)
+
+
+def visible_ranges(raw_nhwc: np.ndarray, masks: np.ndarray, mask_index: np.ndarray, chunk: int = 256) -> np.ndarray:
+    """Minimum and maximum of each cutout over the visible pixels (all channels) of each mask it can draw, as the
+    ``instance`` normalisation computes them (0 where no pixel is visible, or for a mask the cutout never draws).
+
+    Parameters
+    ----------
+    raw_nhwc : ndarray, shape (N, H, W, C)
+    masks : ndarray of bool, shape (M, H, W)
+        Visible-pixel masks.
+    mask_index : ndarray of int, shape (N, G)
+        The masks each cutout draws (:class:`GraphMasking`).
+    chunk : int
+        Cutouts per block (bounds the temporary memory).
+
+    Returns
+    -------
+    ndarray, shape (N, M, 2), float32
+        ``[..., 0]``: the minimum, ``[..., 1]``: the maximum.
+    """
+    masks = np.asarray(masks, bool)
+    out = np.zeros((len(raw_nhwc), len(masks), 2), np.float32)
+    for j in np.unique(mask_index):
+        if not masks[j].any():
+            continue
+        rows = np.flatnonzero((np.asarray(mask_index) == j).any(axis=1))
+        for s in range(0, len(rows), chunk):
+            r = rows[s:s + chunk]
+            px = raw_nhwc[r][:, masks[j]]                       # (k, visible pixels, C)
+            out[r, j, 0] = px.min(axis=(1, 2))
+            out[r, j, 1] = px.max(axis=(1, 2))
+    return out
 
 
 def masked_tensor_dataset(raw_nhwc, masks: np.ndarray, mask_index: np.ndarray, file_idx: np.ndarray,

@@ -160,3 +160,17 @@ def test_graph_masking_evaluation_batches_equal_numpy(small_file):
     idx = np.array([5, 1, 77, 30])
     for g, d in enumerate(grid):
         np.testing.assert_array_equal(graph.batch(idx, g).numpy(), src.batch(idx, visible_pixels("mask_centre", d, 16)))
+
+
+def test_visible_ranges_cover_only_the_masks_drawn():
+    from clusterage_utils.inputs import visible_ranges
+
+    raw = np.arange(2 * 4 * 4 * 2, dtype=np.float32).reshape(2, 4, 4, 2)
+    masks = np.zeros((3, 4, 4), bool)
+    masks[0, 1:3, 1:3] = True                    # the centre; mask 1 hides everything; mask 2 is never drawn
+    masks[2] = True
+    got = visible_ranges(raw, masks, np.array([[0, 1], [0, 0]]), chunk=1)
+    for n in range(2):
+        px = raw[n][masks[0]]
+        np.testing.assert_array_equal(got[n, 0], [px.min(), px.max()])
+    assert not got[:, 1].any() and not got[:, 2].any()
