@@ -24,7 +24,8 @@ DIAMETER_UNITS = ("px", "pc")
 _HASH_NEUTRAL = {"masking": "retrain", "diameter_unit": "px"}
 _HASH_NEUTRAL_TRAINING = {"flips": False, "precision": "float32", "jit_compile": False, "lr_schedule": "constant",
                           "warmup_epochs": 0, "final_lr_fraction": 0.0, "min_epochs": 0,
-                          "min_steps_per_epoch": 0, "clipnorm": 0.0,
+                          "min_steps_per_epoch": 0, "clipnorm": 0.0, "amortised_passes": 1,
+                          "amortised_to_cap": False,
                           "collapse_restarts": 0, "min_dense_units": 4}
 #: Never in the hash: ``input_mode`` (every mode gives identical batches), ``seeds`` (the experiment's own seed is
 #: ``Experiment.seed``; adding a seed to a profile must not retrain the others) and the sweep grids, which only an
@@ -141,6 +142,9 @@ class Experiment:
                 t.pop(k)
         if self.masking == "amortised":
             t["grid"] = grid
+        else:                                  # settings of amortised models only
+            t.pop("amortised_passes", None)
+            t.pop("amortised_to_cap", None)
         d["engine"] = ENGINE_VERSION
         return d
 

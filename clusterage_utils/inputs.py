@@ -338,9 +338,11 @@ class GraphMasking:
     mask_index : ndarray of int, shape (N, G)
         For each cutout of the file and each of the G diameters of the grid, the mask it sees (in pc the mask
         depends on the cluster's galaxy).
+    rows : array of int, optional
+        The only cutouts that will be asked for (default: all); their normalisation ranges are computed up front.
     """
 
-    def __init__(self, raw_nhwc, masks: np.ndarray, mask_index: np.ndarray):
+    def __init__(self, raw_nhwc, masks: np.ndarray, mask_index: np.ndarray, rows=None):
         from .runtime import quiet_import_tf
 
         tf = self.tf = quiet_import_tf()
@@ -349,7 +351,7 @@ class GraphMasking:
         self.vis = tf.constant(np.asarray(masks, bool))
         self.mask_index = np.asarray(mask_index, np.int32)
         _, self.h, self.w, self.c = self.x.shape
-        self._range = tf.constant(visible_ranges(raw, masks, self.mask_index))
+        self._range = tf.constant(visible_ranges(raw, masks, self.mask_index, rows))
         self._normalised = tf.function(self._gather_normalise, reduce_retracing=True)
 
     def _gather_normalise(self, i, m):
@@ -393,9 +395,11 @@ class GraphMasking:
         return tf.data.Dataset.from_generator(index_batches, output_signature=sig).map(prepare).prefetch(2)
 
 
-def visible_ranges(raw_nhwc: np.ndarray, masks: np.ndarray, mask_index: np.ndarray, chunk: int = 256) -> np.ndarray:
+def visible_ranges(raw_nhwc: np.ndarray, masks: np.ndarray, mask_index: np.ndarray, rows=None,
+                   chunk: int = 256) -> np.ndarray:
     """Minimum and maximum of each cutout over the visible pixels (all channels) of each mask it can draw, as the
-    ``instance`` normalisation computes them (0 where no pixel is visible, or for a mask the cutout never draws).
+    ``instance`` normalisation computes them (0 where no pixel is visible, for a mask the cutout never draws, and
+    for cutouts outside ``rows``).
 
     Parameters
     ----------
@@ -404,6 +408,8 @@ def visible_ranges(raw_nhwc: np.ndarray, masks: np.ndarray, mask_index: np.ndarr
         Visible-pixel masks.
     mask_index : ndarray of int, shape (N, G)
         The masks each cutout draws (:class:`GraphMasking`).
+    rows : array of int, optional
+        The cutouts that will be used (default: all).
     chunk : int
         Cutouts per block (bounds the temporary memory).
 
@@ -413,16 +419,19 @@ def visible_ranges(raw_nhwc: np.ndarray, masks: np.ndarray, mask_index: np.ndarr
         ``[..., 0]``: the minimum, ``[..., 1]``: the maximum.
     """
     masks = np.asarray(masks, bool)
+    mask_index = np.asarray(mask_index)
+    rows = np.arange(len(raw_nhwc)) if rows is None else np.unique(np.asarray(rows, np.int64))
     out = np.zeros((len(raw_nhwc), len(masks), 2), np.float32)
-    for j in np.unique(mask_index):
-        if not masks[j].any():
-            continue
-        rows = np.flatnonzero((np.asarray(mask_index) == j).any(axis=1))
-        for s in range(0, len(rows), chunk):
-            r = rows[s:s + chunk]
-            px = raw_nhwc[r][:, masks[j]]                       # (k, visible pixels, C)
-            out[r, j, 0] = px.min(axis=(1, 2))
-            out[r, j, 1] = px.max(axis=(1, 2))
+    for s in range(0, len(rows), chunk):
+        idx = rows[s:s + chunk]
+        block = np.asarray(raw_nhwc[idx], np.float32)
+        lo, hi = block.min(axis=3), block.max(axis=3)             # over channels first: (k, H, W)
+        for j in np.unique(mask_index[idx]):
+            if not masks[j].any():
+                continue
+            r = np.flatnonzero((mask_index[idx] == j).any(axis=1))
+            out[idx[r], j, 0] = lo[r][:, masks[j]].min(axis=1)
+            out[idx[r], j, 1] = hi[r][:, masks[j]].max(axis=1)
     return out
 
 

@@ -101,13 +101,15 @@ class PageContext:
                 "not values.\n```" if d.is_mock else "")
         t = self.profile.training
         seeds = f"{len(t.seeds)} seed" + ("s" if len(t.seeds) != 1 else "")
+        amortised = self.profile.sweep_masking == "amortised" and t.amortised_passes > 1
+        passes = f", {t.amortised_passes} passes per epoch" if amortised else ""
         return Markdown(
             f"**Built with** profile `{self.profile.name}` (CNN width {t.width:g}"
             f"{f', dense layers ≥ {t.min_dense_units} units' if t.min_dense_units > 4 and t.width < 1 else ''}, "
             f"≤ {t.epochs} epochs, "
             f"{t.lr_schedule} learning rate {t.learning_rate:g}, {seeds}, "
-            f"sweeps by "
-            f"{self.profile.sweep_masking} masking) on {src}{extra}: {d.n} clusters, `{Path(self.data_path).name}`. "
+            f"sweeps by {self.profile.sweep_masking} masking{passes}) on {src}{extra}: {d.n} clusters, "
+            f"`{Path(self.data_path).name}`. "
             f"Parameters: {p}.{warn}")
 
 

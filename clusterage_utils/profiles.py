@@ -8,7 +8,8 @@ smoke      3 galaxies, 5 % of Table 1's N (~90 clusters)          1/16-width net
 laptop     15 galaxies, 25 % of Table 1 (~2,160 clusters)         1/16-width convolutions, dense layers >= 32
                                                                   units, warm-up + cosine learning rate,
                                                                   <= 15 epochs, 3 seeds, 10 diameters, amortised
-                                                                  sweeps: the book's default on a 2-core CPU
+                                                                  sweeps (3 passes per epoch): the book's default
+                                                                  on a 2-core CPU
 paper      15 galaxies, 100 % (8,651 clusters)                    the study's: full width, Adam 1e-6, 200 epochs,
                                                                   patience 30, 5 seeds, every diameter 0-78 px
                                                                   retrained: GPU-days
@@ -68,6 +69,17 @@ class TrainingSettings:
         epochs simply runs on. Set to the full sample's steps, a small training set (a near or far group) gets as
         many updates per warm-up, schedule and patience as the full sample. No profile uses it:
         ``benchmarks/bench_small_samples.py`` found it steadies the far group but not the near one.
+    amortised_passes : int
+        Passes over the training set in one epoch of an amortised model (each pass with new masks and rotations;
+        1 = one pass, like a retrained model). One amortised model learns every diameter of its grid, so with one
+        pass it sees each (cluster, mask) pair about ``epochs / len(grid)`` times and, on the full sample, never
+        learns to read the cluster it sees unmasked in one draw in ten (``benchmarks/bench_amortised.py``).
+        Retrained models ignore it (it is not in their hash).
+    amortised_to_cap : bool
+        An amortised model trains to the epoch cap, where the cosine schedule has annealed, without early
+        stopping: its validation loss mixes every diameter with one random mask per cluster, and stopping on it
+        kept mid-schedule weights whose seeds disagreed (``benchmarks/bench_amortised.py``). Retrained models ignore
+        it.
     rotations : str
         ``"all"``: every training cutout is seen in its four 90-degree rotations each epoch (the study's x4);
         ``"random"``: one random rotation per cutout per epoch (4x cheaper epochs, same augmentation in expectation).
@@ -101,6 +113,8 @@ class TrainingSettings:
     final_lr_fraction: float = 0.0
     min_epochs: int = 0
     min_steps_per_epoch: int = 0
+    amortised_passes: int = 1
+    amortised_to_cap: bool = False
     min_dense_units: int = 4
     clipnorm: float = 0.0
     collapse_restarts: int = 0
@@ -129,9 +143,17 @@ class TrainingSettings:
 #: start, the same draw in every case); on the small near / far training sets (5 seeds) the 32-unit floor took the
 #: seed range median from 0.198 to 0.082 dex (near) and 0.535 to 0.133 (far), far runs at >= 0.95 x the null
 #: 14 -> 5, at the same cost, where a lower peak, gradient clipping, more steps per epoch or more epochs did not.
+#: An amortised model learns all ten diameters of a sweep at once; with one pass per epoch its five-band restricted
+#: inner curve sat at 0.66 dex unmasked against 0.36 for the retrained network (it never learnt to read the cluster)
+#: and its white-light keep-centre curve had 4 runs worse than the null; three passes per epoch brought them to
+#: 0.42 dex and 0 runs, at about twice the seconds per model. On the five-band full panel three passes with early
+#: stopping kept mid-schedule weights whose seeds disagreed (seed range median 0.05 -> 0.16 dex); trained to the
+#: cap, where the cosine schedule has annealed, they agreed (0.07) and scored best (mean 0.62 -> 0.54 dex). The
+#: distance groups keep one pass (:data:`~clusterage_utils.chapters.masking.GROUP_AMORTISED_PASSES`) and also train
+#: to the cap (far group: 2 -> 0 runs worse than the null). ``benchmarks/bench_amortised.py``, 3 seeds.
 CPU_RECIPE = dict(width=1 / 16, batch_size=32, learning_rate=3e-3, lr_schedule="cosine", warmup_epochs=2,
                   final_lr_fraction=0.0, min_epochs=8, patience=5, epochs=15, rotations="random",
-                  min_dense_units=32, collapse_restarts=1)
+                  min_dense_units=32, collapse_restarts=1, amortised_passes=3, amortised_to_cap=True)
 
 
 @dataclass(frozen=True)
@@ -179,7 +201,7 @@ PROFILES: dict[str, Profile] = {
         galaxies=("IC_5332", "NGC_628C", "NGC_1566"),
         fraction=0.05,
         training=TrainingSettings(**{**CPU_RECIPE, "epochs": 2, "min_epochs": 0, "patience": 1, "warmup_epochs": 0,
-                                     "collapse_restarts": 0},
+                                     "collapse_restarts": 0, "amortised_passes": 1},
                                   seeds=(0,), diameters_px=(0, 12, 24), diameters_pc=(0, 20, 40)),
         description="seconds: tests and CI",
         sweep_masking="amortised",
@@ -232,5 +254,6 @@ def profile_table():
                      "learning_rate": t.learning_rate, "schedule": t.lr_schedule, "warmup_epochs": t.warmup_epochs,
                      "rotations": t.rotations, "seeds": len(t.seeds),
                      "sweep_diameters_px": ", ".join(str(d) for d in t.diameters_px),
-                     "sweep_masking": p.sweep_masking, "extensions": p.extensions, "purpose": p.description})
+                     "sweep_masking": p.sweep_masking, "amortised_passes": t.amortised_passes,
+                     "extensions": p.extensions, "purpose": p.description})
     return pd.DataFrame(rows).set_index("profile")

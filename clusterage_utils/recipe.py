@@ -63,15 +63,18 @@ def init_seed(seed: int, restart: int) -> int:
     return int(seed) + 10_000 * int(restart)
 
 
-def steps_per_epoch(n_train: int, settings: TrainingSettings) -> int:
-    """Optimizer steps in one epoch: one pass over ``n_train`` cutouts (x4 with ``rotations="all"``) in batches,
-    or ``settings.min_steps_per_epoch`` if that is more.
+def steps_per_epoch(n_train: int, settings: TrainingSettings, amortised: bool = False) -> int:
+    """Optimizer steps in one epoch: one pass over ``n_train`` cutouts (x4 with ``rotations="all"``) in batches
+    (``settings.amortised_passes`` passes for an amortised model), or ``settings.min_steps_per_epoch`` if that is
+    more.
 
     Parameters
     ----------
     n_train : int
         Training-set size.
     settings : TrainingSettings
+    amortised : bool
+        The model learns a whole sweep grid (amortised masking).
 
     Raises
     ------
@@ -81,7 +84,8 @@ def steps_per_epoch(n_train: int, settings: TrainingSettings) -> int:
     if n_train < 1:
         raise ValueError("the training set is empty: no epoch to make")
     one_pass = math.ceil(n_train * (4 if settings.rotations == "all" else 1) / settings.batch_size)
-    return max(one_pass, int(settings.min_steps_per_epoch))
+    passes = max(1, int(settings.amortised_passes)) if amortised else 1
+    return max(passes * one_pass, int(settings.min_steps_per_epoch))
 
 
 def learning_rate(settings: TrainingSettings, steps_per_epoch: int):
@@ -117,13 +121,15 @@ def learning_rate(settings: TrainingSettings, steps_per_epoch: int):
                                                   warmup_steps=warm)
 
 
-def callbacks(settings: TrainingSettings) -> list:
+def callbacks(settings: TrainingSettings, amortised: bool = False) -> list:
     """Keras callbacks of a recipe: early stopping on the validation loss (best weights restored), which may act
-    only after ``min_epochs``.
+    only after ``min_epochs`` - never, for an amortised model with ``settings.amortised_to_cap``.
 
     Parameters
     ----------
     settings : TrainingSettings
+    amortised : bool
+        The model learns a whole sweep grid (amortised masking).
 
     Returns
     -------
@@ -131,5 +137,6 @@ def callbacks(settings: TrainingSettings) -> list:
     """
     import keras
 
+    start = settings.epochs if amortised and settings.amortised_to_cap else settings.min_epochs
     return [keras.callbacks.EarlyStopping(monitor="val_loss", patience=settings.patience, restore_best_weights=True,
-                                          start_from_epoch=settings.min_epochs)]
+                                          start_from_epoch=start)]

@@ -183,7 +183,9 @@ def _input_pipeline(exp: Experiment, data: CutoutFile, sets: dict, grid: list, y
     x_val = src.batch(val_idx, visible_for(exp, data, val_idx, d_val))   # validation items keep their masks
     if mode == "memory" and exp.normalisation == "instance":
         masks, index = mask_table(exp, data, grid)
-        graph = GraphMasking(np.ascontiguousarray(src.raw(np.arange(data.n)).transpose(0, 2, 3, 1)), masks, index)
+        used = np.concatenate([sets["train"], sets["val"], sets["test"]])
+        graph = GraphMasking(np.ascontiguousarray(src.raw(np.arange(data.n)).transpose(0, 2, 3, 1)), masks, index,
+                             rows=used)
         ds = graph.dataset(train_idx, y_train, st.batch_size, st.rotations, seed, st.flips)
         return ds, x_val, src, graph
 
@@ -216,7 +218,8 @@ def _fit(exp: Experiment, data: CutoutFile, verbose: int = 0):
     y_val = ((y_fit["val"] - lo) / span).astype(np.float32)
     mode = resolve_input_mode(st.input_mode, data)
     ds, x_val, src, pre = _input_pipeline(exp, data, sets, grid, y_train, mode)
-    steps = steps_per_epoch(len(y_train), st)
+    amortised = exp.masking == "amortised"
+    steps = steps_per_epoch(len(y_train), st, amortised=amortised)
     c = 1 if exp.input == "white_light" else data.shape[0]
     kept = None
     for restarts in range(st.collapse_restarts + 1):   # a collapsed network starts again (recipe docstring)
@@ -227,7 +230,7 @@ def _fit(exp: Experiment, data: CutoutFile, verbose: int = 0):
                           learning_rate=learning_rate(st, steps), precision=st.precision, jit_compile=st.jit_compile,
                           seed=init_seed(exp.seed, restarts), steps_per_execution=steps, clipnorm=st.clipnorm,
                           min_dense_units=st.min_dense_units)
-        cbs = callbacks(st)
+        cbs = callbacks(st, amortised)
         hist = model.fit(ds, epochs=st.epochs, steps_per_epoch=steps, validation_data=(x_val, y_val),
                          validation_batch_size=128, callbacks=cbs, shuffle=False, verbose=verbose)
         spread = prediction_spread(np.asarray(model.predict(x_val, batch_size=128, verbose=0)), y_val)

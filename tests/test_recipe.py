@@ -75,3 +75,60 @@ def test_new_recipe_fields_key_results_only_when_set(field, default, other):
     same = dataclasses.replace(exp, training=dataclasses.replace(exp.training, **{field: default}))
     more = dataclasses.replace(exp, training=dataclasses.replace(exp.training, **{field: other}))
     assert same.hash == exp.hash and more.hash != exp.hash
+
+
+def test_an_amortised_model_makes_its_passes_per_epoch():
+    from clusterage_utils.recipe import steps_per_epoch
+
+    st = TrainingSettings(batch_size=32, rotations="random", amortised_passes=3)
+    assert steps_per_epoch(1478, st) == 47                     # a retrained model: one pass
+    assert steps_per_epoch(1478, st, amortised=True) == 3 * 47
+    assert steps_per_epoch(1478, TrainingSettings(batch_size=32, rotations="random"), amortised=True) == 47
+
+
+def test_amortised_passes_key_only_amortised_models():
+    from clusterage_utils.experiments import masking_sweep, parse_case
+    from clusterage_utils.profiles import get_profile
+
+    def with_passes(e, n):
+        return dataclasses.replace(e, training=dataclasses.replace(e.training, amortised_passes=n))
+
+    retrained = parse_case("five_band_full_mask_centre_12")
+    assert with_passes(retrained, 3).hash == retrained.hash          # a retrained record stays valid
+    (amortised, *_) = masking_sweep("mask_centre", "five_band", "full", get_profile("smoke"),
+                                  masking="amortised")
+    assert with_passes(amortised, 1).hash == amortised.hash         # the default stays out of the hash
+    assert with_passes(amortised, 3).hash != amortised.hash
+    assert with_passes(amortised, 3).training_group != amortised.training_group
+
+
+def test_a_distance_group_sweep_makes_one_pass_per_epoch():
+    from clusterage_utils.chapters.masking import GROUP_AMORTISED_PASSES, sweep_experiments
+    from clusterage_utils.profiles import get_profile
+
+    smoke = get_profile("smoke")
+    prof = dataclasses.replace(smoke, training=dataclasses.replace(smoke.training, amortised_passes=3))
+    full = sweep_experiments("mask_centre", prof, masking="amortised", panels=(("five_band", "full"),),
+                             checks=False)
+    far = sweep_experiments("mask_centre", prof, masking="amortised", panels=(("five_band", "full"),), group="far")
+    assert {e.training.amortised_passes for e in full} == {3}
+    assert {e.training.amortised_passes for e in far} == {GROUP_AMORTISED_PASSES}
+
+
+def test_an_amortised_model_may_train_to_the_cap():
+    from clusterage_utils.experiments import masking_sweep, parse_case
+    from clusterage_utils.profiles import get_profile
+
+    st = TrainingSettings(epochs=15, patience=5, min_epochs=8, amortised_to_cap=True)
+    (stop,) = callbacks(st, amortised=True)
+    assert stop.start_from_epoch == 15                          # early stopping never acts
+    assert callbacks(st)[0].start_from_epoch == 8               # a retrained model stops as before
+    retrained = parse_case("five_band_full_mask_centre_12")
+    to_cap = dataclasses.replace(retrained.training, amortised_to_cap=True)
+    assert dataclasses.replace(retrained, training=to_cap).hash == retrained.hash
+    (amortised, *_) = masking_sweep("mask_centre", "five_band", "full", get_profile("smoke"), masking="amortised")
+
+    def to_cap_is(flag):
+        return dataclasses.replace(amortised, training=dataclasses.replace(amortised.training, amortised_to_cap=flag))
+
+    assert to_cap_is(True).hash != to_cap_is(False).hash

@@ -8,18 +8,24 @@ drawn per example and evaluated at each diameter, and the study's retrained case
 """
 from __future__ import annotations
 
+import dataclasses
+
 import pandas as pd
 
 from ..experiments import Experiment, case_experiments, fig5_cases, masking_sweep, parse_case
 from ..profiles import Profile
 from .common import resolve_profile, unique
 
-__all__ = ["PANELS", "APERTURE_DIAMETER_PX", "sweep_experiments", "check_cases", "inner_experiments",
-           "outer_experiments", "sweep_steps", "environment_contrast"]
+__all__ = ["PANELS", "APERTURE_DIAMETER_PX", "GROUP_AMORTISED_PASSES", "sweep_experiments", "check_cases",
+           "inner_experiments", "outer_experiments", "sweep_steps", "environment_contrast"]
 
 PANELS = (("five_band", "full"), ("five_band", "restricted"), ("white_light", "full"), ("white_light", "restricted"))
 #: The photometric aperture of the reference ages: radius 4 px.
 APERTURE_DIAMETER_PX = 8
+#: Passes per epoch of a distance group's amortised model, whatever the profile's ``amortised_passes``: on the
+#: small training sets of a group (a third of the clusters) more passes overfit - with two, a near-group seed fell
+#: to the null predictor (``benchmarks/bench_amortised.py``, results ``amortised_passes_groups``).
+GROUP_AMORTISED_PASSES = 1
 
 
 def check_cases(kind: str, panels=PANELS) -> list[str]:
@@ -51,12 +57,16 @@ def sweep_experiments(kind: str, profile: Profile | str, diameters=None, seeds=N
         Default: the profile's ``sweep_masking``.
     panels : tuple of (input, sample)
     group : {None, "near", "far"}
-        Restrict to a distance group of galaxies.
+        Restrict to a distance group of galaxies (its amortised models make :data:`GROUP_AMORTISED_PASSES` passes
+        per epoch).
     unit : {"px", "pc"}
     checks : bool
         With amortised masking, also train the study's retrained cases on the sweep (:func:`check_cases`).
     """
     prof = resolve_profile(profile, seeds, diameters if unit == "px" else None, diameters if unit == "pc" else None)
+    if group is not None:
+        prof = dataclasses.replace(prof, training=dataclasses.replace(prof.training,
+                                                                      amortised_passes=GROUP_AMORTISED_PASSES))
     method = masking or prof.sweep_masking
     grid = prof.training.diameters_pc if unit == "pc" else prof.training.diameters_px
     exps = [e for inp, sample in panels

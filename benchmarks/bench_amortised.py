@@ -1,0 +1,102 @@
+"""Benchmark: how must an amortised model be trained to match the retrained masking curve?
+
+One amortised model learns every diameter of a sweep grid (10 on the laptop profile). With one pass over the
+training set per epoch, like a retrained model, it sees each (cluster, mask) pair about ``epochs / 10`` times;
+in a laptop build its inner-masking curve at 0 px sat far above the retrained unmasked network (five-band
+restricted 0.66 against 0.36 dex): it never learnt to read the cluster it sees unmasked in one draw in ten. This
+trains the full-sample amortised sweeps of a few panels under the settings of :data:`SETTINGS` (passes per epoch,
+``TrainingSettings.amortised_passes``; training to the epoch cap without early stopping, ``amortised_to_cap``; same
+seeds, the laptop survey), next to the retrained check cases of the same panels (0 and 12 px, from the book), and
+prints per setting: the amortised scatter at 0 and 12 px against the retrained ones, runs worse than the null, the
+seed range over the sweep's diameters and the seconds per model. A panel may name a distance group
+(``five_band/full/mask_centre/near``: chapter 6's sweeps, which have no retrained checks).
+Writes ``benchmarks/results/<name>.csv``.
+
+Usage: python benchmarks/bench_amortised.py [--data data/laptop/cutouts.h5] [--store results/laptop]
+[--settings NAME ...] [--seeds 3] [--panels five_band/restricted/mask_centre white_light/full/keep_centre]
+[--name amortised_passes]
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from clusterage_utils.chapters.masking import sweep_experiments
+from clusterage_utils.cost import save_benchmark
+from clusterage_utils.execution import run_experiments
+from clusterage_utils.experiments import masking_sweep
+from clusterage_utils.health import case_health, run_flags
+from clusterage_utils.profiles import get_profile
+
+#: Candidate ways to train an amortised model, as changes to the laptop profile's training settings.
+SETTINGS = {
+    "1 pass": dict(amortised_passes=1, amortised_to_cap=False),
+    "2 passes": dict(amortised_passes=2, amortised_to_cap=False),
+    "3 passes": dict(amortised_passes=3, amortised_to_cap=False),
+    "3 passes, to the cap": dict(amortised_passes=3, amortised_to_cap=True),
+    "1 pass, to the cap": dict(amortised_passes=1, amortised_to_cap=True),
+}
+
+
+def _panel_experiments(prof, panel: str):
+    """The amortised sweep of one ``input/sample/kind[/group]`` panel and, without a group, its retrained check
+    cases."""
+    inp, sample, kind, *group = panel.split("/")
+    if group:   # the group's sweep at the passes asked for (the chapters give a group GROUP_AMORTISED_PASSES)
+        return masking_sweep(kind, inp, sample, prof, masking="amortised", group=group[0])
+    return sweep_experiments(kind, prof, masking="amortised", panels=((inp, sample),))
+
+
+def _row(label: str, panel: str, sweep: pd.DataFrame, checks: pd.DataFrame) -> dict:
+    mean = sweep.groupby("diameter")["test_scatter_dex"].mean()
+    chk = checks.assign(diameter=checks["diameter"].fillna(0)).groupby("diameter")["test_scatter_dex"].mean()
+    rng = case_health(sweep)["seed_range_dex"]
+    row = {"setting": label, "panel": panel, "runs": len(sweep),
+           "worse_than_null": int(run_flags(sweep)["worse_than_null"].sum()),
+           "seed_range_median": rng.median(), "seed_range_p90": float(np.quantile(rng, 0.9)),
+           "seed_range_max": rng.max(), "mean_test_scatter": sweep["test_scatter_dex"].mean(),
+           "null_dex": sweep["null_scatter_dex"].mean(),
+           "s_per_model": sweep["wall_time_s"].sum() / (len(sweep) / sweep["diameter"].nunique())}
+    for d in sorted(chk.index):
+        row[f"amortised_{d:g}px"] = mean.get(d, np.nan)
+        row[f"retrained_{d:g}px"] = chk[d]
+    return row
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", default="data/laptop/cutouts.h5")
+    ap.add_argument("--store", default="results/laptop", help="results store (the book's: its records are reused)")
+    ap.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=list(SETTINGS))
+    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--panels", nargs="+", default=["five_band/restricted/mask_centre",
+                                                    "white_light/full/keep_centre"])
+    ap.add_argument("--name", default="amortised_passes", help="results name under benchmarks/results")
+    a = ap.parse_args()
+    if not Path(a.data).exists():
+        sys.exit(f"{a.data} not found: run `make book` first")
+    base = get_profile("laptop")
+    rows = []
+    for label in a.settings:
+        training = dataclasses.replace(base.training, **SETTINGS[label], seeds=tuple(range(a.seeds)))
+        prof = dataclasses.replace(base, training=training)
+        print(label, flush=True)
+        for panel in a.panels:
+            df = run_experiments(_panel_experiments(prof, panel), a.data, a.store)
+            amortised = df[df["masking"] == "amortised"]
+            rows.append(_row(label, panel, amortised, df[df["masking"] != "amortised"]))
+    table = pd.DataFrame(rows)
+    pd.set_option("display.width", 200)
+    print(table.round(3).to_string(index=False))
+    save_benchmark(a.name, table.round(4), settings={k: SETTINGS[k] for k in a.settings}, seeds=a.seeds,
+                   panels=list(a.panels), data=str(a.data),
+                   command="python benchmarks/bench_amortised.py " + " ".join(sys.argv[1:]))
+
+
+if __name__ == "__main__":
+    main()
