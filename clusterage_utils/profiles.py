@@ -8,7 +8,7 @@ smoke      3 galaxies, 5 % of Table 1's N (~90 clusters)          1/16-width net
 laptop     15 galaxies, 25 % of Table 1 (~2,160 clusters)         1/16-width convolutions, dense layers >= 32
                                                                   units, warm-up + cosine learning rate,
                                                                   <= 15 epochs, 3 seeds, 10 diameters, amortised
-                                                                  sweeps (2 passes per epoch): the book's default
+                                                                  sweeps (3 passes per epoch): the book's default
                                                                   on a 2-core CPU
 paper      15 galaxies, 100 % (8,651 clusters)                    the study's: full width, Adam 1e-6, 200 epochs,
                                                                   patience 30, 5 seeds, every diameter 0-78 px
@@ -146,15 +146,15 @@ class TrainingSettings:
 #: An amortised model learns all ten diameters of a sweep at once; with one pass per epoch its five-band restricted
 #: inner curve sat at 0.66 dex unmasked against 0.36 for the retrained network (it never learnt to read the cluster)
 #: and its white-light keep-centre curve had 4 runs worse than the null; two passes per epoch brought them to 0.44
-#: dex and 1 run, three to 0.42 and 0, at 1.8x and 2x the seconds per model. With more passes, early stopping on a
-#: validation loss that mixes every diameter kept mid-schedule weights whose seeds disagreed (five-band full: seed
-#: range median 0.05 -> 0.16 dex); trained to the cap, where the cosine schedule has annealed, they agreed (0.07 in a
-#: probe) and scored best. Two passes, not three, because three put the laptop book over an hour on 2 cores. The
+#: dex and 1 run, three to 0.42 and 0. With more passes, early stopping on a validation loss that mixes every
+#: diameter kept mid-schedule weights whose seeds disagreed (five-band full: seed range median 0.05 -> 0.16 dex);
+#: trained to the cap, where the cosine schedule has annealed, they agreed (0.07 in a probe) and scored best. The
 #: distance groups keep one pass (:data:`~clusterage_utils.chapters.masking.GROUP_AMORTISED_PASSES`) and also train
-#: to the cap (far group: 2 -> 0 runs worse than the null). ``benchmarks/bench_amortised.py``, 3 seeds.
+#: to the cap (far group: 2 -> 0 runs worse than the null). ``benchmarks/bench_amortised.py``, 3 seeds. Three
+#: passes cost the laptop book about 12 minutes (fresh clone, 2 cores: 59 min in all).
 CPU_RECIPE = dict(width=1 / 16, batch_size=32, learning_rate=3e-3, lr_schedule="cosine", warmup_epochs=2,
                   final_lr_fraction=0.0, min_epochs=8, patience=5, epochs=15, rotations="random",
-                  min_dense_units=32, collapse_restarts=1, amortised_passes=2, amortised_to_cap=True)
+                  min_dense_units=32, collapse_restarts=1, amortised_passes=3, amortised_to_cap=True)
 
 
 @dataclass(frozen=True)
