@@ -432,6 +432,7 @@ def visible_ranges(raw_nhwc: np.ndarray, masks: np.ndarray, mask_index: np.ndarr
             r = np.flatnonzero((mask_index[idx] == j).any(axis=1))
             out[idx[r], j, 0] = lo[r][:, masks[j]].min(axis=1)
             out[idx[r], j, 1] = hi[r][:, masks[j]].max(axis=1)
+    out[~np.isfinite(out)] = 0.0                                   # as the graph did: a non-finite range is 0
     return out
 
 
