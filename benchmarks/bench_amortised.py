@@ -30,7 +30,7 @@ from clusterage_utils.chapters.masking import sweep_experiments
 from clusterage_utils.cost import save_benchmark
 from clusterage_utils.execution import run_experiments
 from clusterage_utils.experiments import masking_sweep
-from clusterage_utils.health import case_health, run_flags
+from clusterage_utils.health import sweep_noise
 from clusterage_utils.profiles import get_profile
 
 #: Candidate ways to train an amortised model, as changes to the laptop profile's training settings.
@@ -55,13 +55,7 @@ def _panel_experiments(prof, panel: str):
 def _row(label: str, panel: str, sweep: pd.DataFrame, checks: pd.DataFrame) -> dict:
     mean = sweep.groupby("diameter")["test_scatter_dex"].mean()
     chk = checks.assign(diameter=checks["diameter"].fillna(0)).groupby("diameter")["test_scatter_dex"].mean()
-    rng = case_health(sweep)["seed_range_dex"]
-    row = {"setting": label, "panel": panel, "runs": len(sweep),
-           "worse_than_null": int(run_flags(sweep)["worse_than_null"].sum()),
-           "seed_range_median": rng.median(), "seed_range_p90": float(np.quantile(rng, 0.9)),
-           "seed_range_max": rng.max(), "mean_test_scatter": sweep["test_scatter_dex"].mean(),
-           "null_dex": sweep["null_scatter_dex"].mean(),
-           "s_per_model": sweep["wall_time_s"].sum() / (len(sweep) / sweep["diameter"].nunique())}
+    row = {"setting": label, "panel": panel, **sweep_noise(sweep)}
     for d in sorted(chk.index):
         row[f"amortised_{d:g}px"] = mean.get(d, np.nan)
         row[f"retrained_{d:g}px"] = chk[d]

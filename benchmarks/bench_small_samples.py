@@ -18,13 +18,12 @@ import dataclasses
 import sys
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from clusterage_utils.chapters import distance
 from clusterage_utils.cost import save_benchmark
 from clusterage_utils.execution import run_experiments
-from clusterage_utils.health import case_health, run_flags
+from clusterage_utils.health import sweep_noise
 from clusterage_utils.profiles import get_profile
 
 #: The recipe before the dense floor and the restarts (the laptop recipe of the first laptop builds).
@@ -66,15 +65,7 @@ def main() -> None:
     scores = pd.concat(frames, ignore_index=True)
     rows = []
     for (label, group), g in scores.groupby(["setting", "group"], sort=False):
-        flags = run_flags(g)
-        rng = case_health(g)["seed_range_dex"]
-        rows.append({"setting": label, "group": group, "runs": len(g),
-                     "worse_than_null": int(flags["worse_than_null"].sum()),
-                     "at_null": int((g["test_scatter_dex"] >= 0.95 * g["null_scatter_dex"]).sum()),
-                     "seed_range_median": rng.median(), "seed_range_p90": float(np.quantile(rng, 0.9)),
-                     "seed_range_max": rng.max(), "mean_test_scatter": g["test_scatter_dex"].mean(),
-                     "null_dex": g["null_scatter_dex"].mean(),
-                     "s_per_model": g["wall_time_s"].sum() / (len(g) / g["diameter"].nunique())})
+        rows.append({"setting": label, "group": group, **sweep_noise(g)})
     table = pd.DataFrame(rows)
     pd.set_option("display.width", 200)
     print(table.round(3).to_string(index=False))

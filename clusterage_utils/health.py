@@ -31,7 +31,7 @@ from .recipe import COLLAPSE_SPREAD
 
 __all__ = ["STUCK_EPOCH", "STILL_IMPROVING_GAIN", "FAILED_SEED_NULL_FRACTION", "LEARNT_NULL_FRACTION", "run_flags",
            "case_health", "monotonicity_violations",
-           "health_report", "health_summary", "page_health"]
+           "health_report", "health_summary", "page_health", "sweep_noise"]
 
 #: A run early-stopped with its best epoch at or before this one never left its starting plateau.
 STUCK_EPOCH = 2
@@ -188,6 +188,30 @@ def health_summary(report: dict[str, pd.DataFrame]) -> pd.DataFrame:
          "should be 0"),
     ]
     return pd.DataFrame(items, columns=["check", "value", "meaning"])
+
+
+def sweep_noise(scores: pd.DataFrame) -> dict[str, float | int]:
+    """How noisy one benchmark setting's trainings are (the benchmark scripts' rows).
+
+    Parameters
+    ----------
+    scores : pandas.DataFrame
+        Store rows of one setting (several seeds per case; an amortised model counts once per diameter).
+
+    Returns
+    -------
+    dict
+        ``runs``, ``worse_than_null``, ``at_null`` (>= 0.95 x the null), the seed range's ``seed_range_median``,
+        ``seed_range_p90`` and ``seed_range_max`` over cases (dex), ``mean_test_scatter``, ``null_dex`` and
+        ``s_per_model`` (wall seconds per trained model, diameters of one model counted once).
+    """
+    rng = case_health(scores)["seed_range_dex"]
+    return {"runs": len(scores), "worse_than_null": int(run_flags(scores)["worse_than_null"].sum()),
+            "at_null": int((scores["test_scatter_dex"] >= 0.95 * scores["null_scatter_dex"]).sum()),
+            "seed_range_median": float(rng.median()), "seed_range_p90": float(np.quantile(rng, 0.9)),
+            "seed_range_max": float(rng.max()), "mean_test_scatter": float(scores["test_scatter_dex"].mean()),
+            "null_dex": float(scores["null_scatter_dex"].mean()),
+            "s_per_model": float(scores["wall_time_s"].sum() / (len(scores) / scores["diameter"].nunique()))}
 
 
 def page_health(scores: pd.DataFrame) -> dict[str, float | int | str]:

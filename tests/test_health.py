@@ -9,6 +9,7 @@ from clusterage_utils.health import (
     monotonicity_violations,
     page_health,
     run_flags,
+    sweep_noise,
 )
 
 
@@ -97,3 +98,11 @@ def test_restarted_runs_are_counted():
     assert flags["restarted"].tolist() == [True, False, False]         # a record without the field: no restart
     summary = health_summary(health_report(df)).set_index("check")["value"]
     assert summary["re-initialised after a collapse"] == 1
+
+
+def test_sweep_noise_summarises_a_setting():
+    df = _sweep({0: [0.50, 0.55, 0.60], 6: [0.70, 0.71, 1.20]}).assign(wall_time_s=10.0)
+    n = sweep_noise(df)
+    assert n["runs"] == 6 and n["worse_than_null"] == 1 and n["at_null"] == 1      # the 1.20 run (null 1.0)
+    assert np.isclose(n["seed_range_max"], 0.50) and np.isclose(n["seed_range_median"], 0.30)
+    assert np.isclose(n["s_per_model"], 20.0)                                     # 60 s over 6 runs / 2 diameters
