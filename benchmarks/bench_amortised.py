@@ -5,8 +5,8 @@ training set per epoch, like a retrained model, it sees each (cluster, mask) pai
 in a laptop build its inner-masking curve at 0 px sat far above the retrained unmasked network (five-band
 restricted 0.66 against 0.36 dex): it never learnt to read the cluster it sees unmasked in one draw in ten. This
 trains the full-sample amortised sweeps of a few panels under the settings of :data:`SETTINGS` (passes per epoch,
-``TrainingSettings.amortised_passes``; training to the epoch cap without early stopping, ``amortised_to_cap``; same
-seeds, the laptop survey), next to the retrained check cases of the same panels (0 and 12 px, from the book), and
+``TrainingSettings.amortised_passes``; training to the epoch cap without early stopping, ``amortised_to_cap``; an
+ensemble of networks per seed, ``networks_per_seed``; same seeds, the laptop survey), next to the retrained check cases of the same panels (0 and 12 px, from the book), and
 prints per setting: the amortised scatter at 0 and 12 px against the retrained ones, runs worse than the null, the
 seed range over the sweep's diameters and the seconds per model. A panel may name a distance group
 (``five_band/full/mask_centre/near``: chapter 6's sweeps, which have no retrained checks).
@@ -40,6 +40,7 @@ SETTINGS = {
     "3 passes": dict(amortised_passes=3, amortised_to_cap=False),
     "3 passes, to the cap": dict(amortised_passes=3, amortised_to_cap=True),
     "1 pass, to the cap": dict(amortised_passes=1, amortised_to_cap=True),
+    "1 pass, to the cap, 2 networks": dict(amortised_passes=1, amortised_to_cap=True, networks_per_seed=2),
 }
 
 
@@ -47,7 +48,8 @@ def _panel_experiments(prof, panel: str):
     """The amortised sweep of one ``input/sample/kind[/group]`` panel and, without a group, its retrained check
     cases."""
     inp, sample, kind, *group = panel.split("/")
-    if group:   # the group's sweep at the passes asked for (the chapters give a group GROUP_AMORTISED_PASSES)
+    if group:   # the group's sweep as asked for (the chapters give a group GROUP_AMORTISED_PASSES and
+        #         GROUP_NETWORKS_PER_SEED)
         return masking_sweep(kind, inp, sample, prof, masking="amortised", group=group[0])
     return sweep_experiments(kind, prof, masking="amortised", panels=((inp, sample),))
 

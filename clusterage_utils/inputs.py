@@ -35,6 +35,8 @@ _RAW_CACHE: dict[tuple, np.ndarray] = {}
 #: One preprocessed array at a time, process-wide: tf.data keeps old generators (and whatever they reference)
 #: alive, so a per-training copy would accumulate until memory runs out.
 _PRE_CACHE: dict[tuple, np.ndarray] = {}
+#: Raw cutouts channels-last, one array per input kind, process-wide (every amortised model of a worker reuses it).
+_NHWC_CACHE: dict[tuple, np.ndarray] = {}
 
 
 @dataclass(frozen=True)
@@ -211,6 +213,18 @@ class InputSource:
         x = self._raw[file_idx] if self._raw is not None else self.data.images(file_idx)
         return x.mean(axis=1, keepdims=True, dtype=np.float32) if self.input_kind == "white_light" else x
 
+    def channels_last(self) -> np.ndarray:
+        """Every raw cutout of the file, channels-last (N, H, W, C), white light already averaged; memory mode only,
+        cached per process (one array per input kind, shared by every amortised model the process trains)."""
+        if self._raw is None:
+            raise ValueError("InputSource.channels_last needs mode='memory'")
+        key = (str(self.data.path), self.data.fingerprint(), self.input_kind)
+        if key not in _NHWC_CACHE:
+            if any(k[:2] != key[:2] for k in _NHWC_CACHE):
+                _NHWC_CACHE.clear()
+            _NHWC_CACHE[key] = np.ascontiguousarray(self.raw(np.arange(self.data.n)).transpose(0, 2, 3, 1))
+        return _NHWC_CACHE[key]
+
     def preprocessed(self, visible: np.ndarray) -> np.ndarray:
         """Every cutout of the file preprocessed, channels-last (N, H, W, C); memory mode only, cached (one array
         per process).
@@ -363,8 +377,9 @@ class GraphMasking:
         shown = tf.logical_and(vis, span > 0)                     # a flat cutout normalises to 0
         return tf.where(shown, tf.clip_by_value((xb - lo) / tf.where(span > 0, span, 1.0), 0.0, 1.0), 0.0)
 
-    def batch(self, file_idx: np.ndarray, grid_position: int):
-        """Normalised, unrotated inputs (k, H, W, C) of clusters ``file_idx`` at one grid diameter."""
+    def batch(self, file_idx: np.ndarray, grid_position):
+        """Normalised, unrotated inputs (k, H, W, C) of clusters ``file_idx`` at one grid diameter
+        (``grid_position``: an int), or each at its own (an array of k positions)."""
         idx = np.asarray(file_idx, np.int64)
         return self._normalised(idx, self.mask_index[idx, grid_position])
 
@@ -422,16 +437,27 @@ def visible_ranges(raw_nhwc: np.ndarray, masks: np.ndarray, mask_index: np.ndarr
     mask_index = np.asarray(mask_index)
     rows = np.arange(len(raw_nhwc)) if rows is None else np.unique(np.asarray(rows, np.int64))
     out = np.zeros((len(raw_nhwc), len(masks), 2), np.float32)
+    # Pixels fall into cells by the set of masks that show them (nested circles: one ring each); a mask's extreme
+    # is the extreme of its cells' extremes, so each cutout is reduced once per cell, not once per mask.
+    member, cell = np.unique(masks.reshape(len(masks), -1).T, axis=0, return_inverse=True)
+    order = np.argsort(cell.ravel(), kind="stable")
+    starts = np.flatnonzero(np.r_[True, np.diff(cell.ravel()[order]) != 0])
     for s in range(0, len(rows), chunk):
         idx = rows[s:s + chunk]
         block = np.asarray(raw_nhwc[idx], np.float32)
-        lo, hi = block.min(axis=3), block.max(axis=3)             # over channels first: (k, H, W)
+        k = len(idx)
+        lo, hi = block[..., 0].copy(), block[..., 0].copy()      # over channels first: (k, H, W), one plane
+        for c in range(1, block.shape[3]):                         # at a time (4x faster than min(axis=3))
+            np.minimum(lo, block[..., c], out=lo)
+            np.maximum(hi, block[..., c], out=hi)
+        lo = np.minimum.reduceat(lo.reshape(k, -1)[:, order], starts, axis=1)   # (k, cells)
+        hi = np.maximum.reduceat(hi.reshape(k, -1)[:, order], starts, axis=1)
         for j in np.unique(mask_index[idx]):
             if not masks[j].any():
                 continue
             r = np.flatnonzero((mask_index[idx] == j).any(axis=1))
-            out[idx[r], j, 0] = lo[r][:, masks[j]].min(axis=1)
-            out[idx[r], j, 1] = hi[r][:, masks[j]].max(axis=1)
+            out[idx[r], j, 0] = lo[r][:, member[:, j]].min(axis=1)
+            out[idx[r], j, 1] = hi[r][:, member[:, j]].max(axis=1)
     out[~np.isfinite(out)] = 0.0                                   # as the graph did: a non-finite range is 0
     return out
 

@@ -80,6 +80,11 @@ class TrainingSettings:
         stopping: its validation loss mixes every diameter with one random mask per cluster, and stopping on it
         kept mid-schedule weights whose seeds disagreed (``benchmarks/bench_amortised.py``). Retrained models ignore
         it.
+    networks_per_seed : int
+        Networks trained per seed, each from its own initial weights and training stream
+        (:func:`~clusterage_utils.recipe.member_seed`), whose predictions are averaged: a record then scores the
+        ensemble (1 = one network). The distance groups' small training sets use 2
+        (:data:`~clusterage_utils.chapters.masking.GROUP_NETWORKS_PER_SEED`).
     rotations : str
         ``"all"``: every training cutout is seen in its four 90-degree rotations each epoch (the study's x4);
         ``"random"``: one random rotation per cutout per epoch (4x cheaper epochs, same augmentation in expectation).
@@ -118,6 +123,7 @@ class TrainingSettings:
     min_dense_units: int = 4
     clipnorm: float = 0.0
     collapse_restarts: int = 0
+    networks_per_seed: int = 1
     rotations: str = "all"
     flips: bool = False
     input_mode: str = "auto"

@@ -18,7 +18,7 @@ import numpy as np
 from .profiles import TrainingSettings
 
 __all__ = ["LR_SCHEDULES", "COLLAPSE_SPREAD", "steps_per_epoch", "learning_rate", "callbacks", "prediction_spread",
-           "init_seed"]
+           "init_seed", "member_seed"]
 
 LR_SCHEDULES = ("constant", "cosine")
 
@@ -61,6 +61,21 @@ def init_seed(seed: int, restart: int) -> int:
         0 for the first attempt, 1, 2, ... after each collapse.
     """
     return int(seed) + 10_000 * int(restart)
+
+
+def member_seed(seed: int, member: int) -> int:
+    """Seed of network ``member`` of an ensemble (``TrainingSettings.networks_per_seed``): its initial weights and
+    training stream (0: the experiment's own seed, so a one-network ensemble is the single network; then
+    ``seed + 1_000 x member``, clear of other experiments' seeds and of the restarts' ``+ 10_000``).
+
+    Parameters
+    ----------
+    seed : int
+        The experiment's seed.
+    member : int
+        0, 1, ... below ``networks_per_seed``.
+    """
+    return int(seed) + 1_000 * int(member)
 
 
 def steps_per_epoch(n_train: int, settings: TrainingSettings, amortised: bool = False) -> int:

@@ -180,14 +180,13 @@ def _input_pipeline(exp: Experiment, data: CutoutFile, sets: dict, grid: list, y
     grid_arr = np.asarray(grid, float)
     val_masks = np.random.default_rng([exp.seed, 11]).integers(0, len(grid), len(val_idx))
     d_val = grid[0] if len(grid) == 1 else grid_arr[val_masks]
-    x_val = src.batch(val_idx, visible_for(exp, data, val_idx, d_val))   # validation items keep their masks
     if mode == "memory" and exp.normalisation == "instance":
         masks, index = mask_table(exp, data, grid)
         used = np.concatenate([sets["train"], sets["val"], sets["test"]])
-        graph = GraphMasking(np.ascontiguousarray(src.raw(np.arange(data.n)).transpose(0, 2, 3, 1)), masks, index,
-                             rows=used)
+        graph = GraphMasking(src.channels_last(), masks, index, rows=used)
         ds = graph.dataset(train_idx, y_train, st.batch_size, st.rotations, seed, st.flips)
-        return ds, x_val, src, graph
+        return ds, np.asarray(graph.batch(val_idx, val_masks)), src, graph   # validation items keep their masks
+    x_val = src.batch(val_idx, visible_for(exp, data, val_idx, d_val))
 
     def fetch_train(pos, mask_ids):
         d = grid[0] if len(grid) == 1 else grid_arr[mask_ids]
@@ -199,16 +198,50 @@ def _input_pipeline(exp: Experiment, data: CutoutFile, sets: dict, grid: list, y
     return ds, x_val, src, None
 
 
-def _fit(exp: Experiment, data: CutoutFile, verbose: int = 0):
-    """Train the model of an experiment (or of an amortised group); returns a context for evaluation."""
+def _train_network(exp: Experiment, data: CutoutFile, setup: dict, seed: int) -> dict:
+    """Train one network from ``seed`` (its initial weights and training stream; the validation set stays the
+    experiment's); a collapsed network starts again (recipe docstring). Returns the attempt kept."""
     from .model import build_cnn
-    from .recipe import COLLAPSE_SPREAD, callbacks, init_seed, learning_rate, prediction_spread, steps_per_epoch
+    from .recipe import COLLAPSE_SPREAD, callbacks, init_seed, learning_rate, prediction_spread
+
+    st, sets, grid, y_train, mode = exp.training, setup["sets"], setup["grid"], setup["y_train"], setup["mode"]
+    x_val, y_val, steps, size = setup["x_val"], setup["y_val"], setup["steps"], data.shape[-1]
+    c = 1 if exp.input == "white_light" else data.shape[0]
+    ds = setup["ds"] if seed == exp.seed else None
+    kept = None
+    for restarts in range(st.collapse_restarts + 1):
+        if ds is None or restarts:                       # new initial weights and a new order of the stream
+            seed_everything(init_seed(seed, restarts))
+            ds = _input_pipeline(exp, data, sets, grid, y_train, mode, init_seed(seed, restarts))[0]
+        model = build_cnn((size, size, c), width=st.width, layer_order=exp.layer_order,
+                          learning_rate=learning_rate(st, steps), precision=st.precision, jit_compile=st.jit_compile,
+                          seed=init_seed(seed, restarts), steps_per_execution=steps, clipnorm=st.clipnorm,
+                          min_dense_units=st.min_dense_units)
+        cbs = callbacks(st, exp.masking == "amortised")
+        hist = model.fit(ds, epochs=st.epochs, steps_per_epoch=steps, validation_data=(x_val, y_val),
+                         validation_batch_size=128, callbacks=cbs, shuffle=False, verbose=setup["verbose"])
+        spread = prediction_spread(np.asarray(model.predict(x_val, batch_size=128, verbose=0)), y_val)
+        attempt = {"val_loss": float(np.min(hist.history["val_loss"])), "model": model, "history": hist.history,
+                   "stop": cbs[0], "restarts": restarts, "spread": spread}
+        _log.info("%s seed %d attempt %d: validation spread %.3f, best validation loss %.4f", exp.name, seed,
+                  restarts, spread, attempt["val_loss"])
+        kept = attempt if kept is None or attempt["val_loss"] < kept["val_loss"] else kept  # all collapsed: best
+        if spread >= COLLAPSE_SPREAD:
+            return attempt
+    return kept
+
+
+def _fit(exp: Experiment, data: CutoutFile, verbose: int = 0):
+    """Train the network(s) of an experiment (or of an amortised group); returns a context for evaluation.
+
+    With ``networks_per_seed`` > 1 the context holds every network (predictions are their mean); the history,
+    best epoch and stopping of the record are the first network's, restarts the sum over networks."""
+    from .recipe import member_seed, steps_per_epoch
 
     tf = seed_everything(exp.seed)
     st = exp.training
     sets = experiment_indices(exp, data)
-    size = data.shape[-1]
-    grid = mask_grid(exp, size)
+    grid = mask_grid(exp, data.shape[-1])
     for d in grid:  # fail here, with a clear message, rather than inside the tf.data thread
         visible_for(exp, data, sets["train"][:1], d)
     y, y_fit = _labels(exp, sets)
@@ -218,37 +251,18 @@ def _fit(exp: Experiment, data: CutoutFile, verbose: int = 0):
     y_val = ((y_fit["val"] - lo) / span).astype(np.float32)
     mode = resolve_input_mode(st.input_mode, data)
     ds, x_val, src, pre = _input_pipeline(exp, data, sets, grid, y_train, mode)
-    amortised = exp.masking == "amortised"
-    steps = steps_per_epoch(len(y_train), st, amortised=amortised)
-    c = 1 if exp.input == "white_light" else data.shape[0]
-    kept = None
-    for restarts in range(st.collapse_restarts + 1):   # a collapsed network starts again (recipe docstring)
-        if restarts:                                    # new initial weights and a new order of the training stream
-            seed_everything(init_seed(exp.seed, restarts))
-            ds = _input_pipeline(exp, data, sets, grid, y_train, mode, init_seed(exp.seed, restarts))[0]
-        model = build_cnn((size, size, c), width=st.width, layer_order=exp.layer_order,
-                          learning_rate=learning_rate(st, steps), precision=st.precision, jit_compile=st.jit_compile,
-                          seed=init_seed(exp.seed, restarts), steps_per_execution=steps, clipnorm=st.clipnorm,
-                          min_dense_units=st.min_dense_units)
-        cbs = callbacks(st, amortised)
-        hist = model.fit(ds, epochs=st.epochs, steps_per_epoch=steps, validation_data=(x_val, y_val),
-                         validation_batch_size=128, callbacks=cbs, shuffle=False, verbose=verbose)
-        spread = prediction_spread(np.asarray(model.predict(x_val, batch_size=128, verbose=0)), y_val)
-        attempt = (float(np.min(hist.history["val_loss"])), model, hist, cbs, restarts, spread)
-        _log.info("%s attempt %d: validation spread %.3f, best validation loss %.4f", exp.name, restarts, spread,
-                  attempt[0])
-        kept = attempt if kept is None or attempt[0] < kept[0] else kept   # every attempt collapsed: the best one
-        if spread >= COLLAPSE_SPREAD:
-            kept = attempt
-            break
-    _, model, hist, cbs, restarts, spread = kept
-    history = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
-    stop = cbs[0]
+    setup = {"sets": sets, "grid": grid, "y_train": y_train, "y_val": y_val, "x_val": x_val, "mode": mode, "ds": ds,
+             "steps": steps_per_epoch(len(y_train), st, amortised=exp.masking == "amortised"), "verbose": verbose}
+    nets = [_train_network(exp, data, setup, member_seed(exp.seed, m)) for m in range(max(1, st.networks_per_seed))]
+    first = nets[0]
+    history = {k: [float(v) for v in vals] for k, vals in first["history"].items()}
+    stop = first["stop"]
     n_run = len(history.get("loss", []))
     best = int(stop.best_epoch) + 1 if stop.best_weights is not None else n_run
-    return {"tf": tf, "model": model, "sets": sets, "y": y, "lo": lo, "span": span, "src": src, "grid": grid,
-            "history": history, "size": size, "pre": pre, "input_mode": mode, "best_epoch": best,
-            "stopped_early": bool(stop.stopped_epoch > 0), "restarts": restarts, "val_prediction_spread": spread}
+    return {"tf": tf, "model": first["model"], "models": [n["model"] for n in nets], "sets": sets, "y": y, "lo": lo,
+            "span": span, "src": src, "grid": grid, "history": history, "size": data.shape[-1], "pre": pre,
+            "input_mode": mode, "best_epoch": best, "stopped_early": bool(stop.stopped_epoch > 0),
+            "restarts": sum(n["restarts"] for n in nets), "val_prediction_spread": min(n["spread"] for n in nets)}
 
 
 def _predict(ctx: dict, exp: Experiment, data: CutoutFile, file_idx: np.ndarray, batch_size: int = 128) -> np.ndarray:
@@ -266,7 +280,7 @@ def _predict(ctx: dict, exp: Experiment, data: CutoutFile, file_idx: np.ndarray,
             x = graph.batch(b, position)
         else:
             x = ctx["src"].batch(b, visible_for(exp, data, b, exp.diameter))
-        out.append(ctx["model"].predict_on_batch(x))
+        out.append(np.mean([np.asarray(m.predict_on_batch(x), np.float64) for m in ctx["models"]], axis=0))
     pred = np.concatenate([np.asarray(o, np.float64).ravel() for o in out]) if out else np.zeros(0)
     return pred * ctx["span"] + ctx["lo"]
 
@@ -300,7 +314,8 @@ def _record(exp: Experiment, data: CutoutFile, ctx: dict, wall_time_s: float) ->
         "history": history, "epochs_run": len(history.get("loss", [])), "best_epoch": ctx["best_epoch"],
         "stopped_early": ctx["stopped_early"], "restarts": ctx["restarts"],
         "val_prediction_spread": round(ctx["val_prediction_spread"], 4),
-        "n_params": int(ctx["model"].count_params()), "masking": exp.masking, "trained_on_diameters": ctx["grid"],
+        "n_params": int(ctx["model"].count_params()), "networks": len(ctx["models"]), "masking": exp.masking,
+        "trained_on_diameters": ctx["grid"],
         "label_lo": ctx["lo"], "label_span": ctx["span"],
         "predictions": pd.concat(rows, ignore_index=True).to_dict(orient="list"),
         "versions": {"clusterage": __version__, "tensorflow": tf.__version__, "keras": keras.__version__,
@@ -326,9 +341,17 @@ def train_experiment(exp: Experiment, data: CutoutFile, verbose: int = 0, model_
     against the mock's true ages when available, loss curves with the best and last epoch, per-cluster
     predictions, the label scaling (``label_lo``, ``label_span``: prediction in log yr = output x span + lo) and
     the wall time. ``model_path``: also save the trained model there (``.keras``), e.g. for attribution maps.
+
+    Raises
+    ------
+    ValueError
+        With ``model_path`` for an ensemble (``networks_per_seed`` > 1): one file holds one network.
     """
     import keras
 
+    if model_path is not None and exp.training.networks_per_seed > 1:
+        raise ValueError(f"{exp.name}: cannot save an ensemble of {exp.training.networks_per_seed} networks as one "
+                         f"model (model_path={model_path}); train it with networks_per_seed=1")
     t0 = time.perf_counter()
     ctx = _fit(exp, data, verbose)
     rec = _record(exp, data, ctx, time.perf_counter() - t0)

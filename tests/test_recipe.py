@@ -102,8 +102,8 @@ def test_amortised_passes_key_only_amortised_models():
     assert with_passes(amortised, 3).training_group != amortised.training_group
 
 
-def test_a_distance_group_sweep_makes_one_pass_per_epoch():
-    from clusterage_utils.chapters.masking import GROUP_AMORTISED_PASSES, sweep_experiments
+def test_a_distance_group_sweep_makes_one_pass_per_epoch_with_an_ensemble_per_seed():
+    from clusterage_utils.chapters.masking import GROUP_AMORTISED_PASSES, GROUP_NETWORKS_PER_SEED, sweep_experiments
     from clusterage_utils.profiles import get_profile
 
     smoke = get_profile("smoke")
@@ -113,6 +113,25 @@ def test_a_distance_group_sweep_makes_one_pass_per_epoch():
     far = sweep_experiments("mask_centre", prof, masking="amortised", panels=(("five_band", "full"),), group="far")
     assert {e.training.amortised_passes for e in full} == {3}
     assert {e.training.amortised_passes for e in far} == {GROUP_AMORTISED_PASSES}
+    assert {e.training.networks_per_seed for e in full} == {1}
+    assert {e.training.networks_per_seed for e in far} == {GROUP_NETWORKS_PER_SEED}
+    retrained = sweep_experiments("mask_centre", prof, masking="retrain", panels=(("five_band", "full"),),
+                                  group="far")
+    assert {e.training.networks_per_seed for e in retrained} == {1}   # the study's recipe: one network per seed
+
+
+def test_ensemble_members_have_their_own_seeds_and_one_network_keeps_its_hash():
+    from clusterage_utils.experiments import parse_case
+    from clusterage_utils.profiles import get_profile
+    from clusterage_utils.recipe import init_seed, member_seed
+
+    assert member_seed(3, 0) == 3                                  # one network: the experiment's own seed
+    seeds = {member_seed(s, m) for s in range(5) for m in range(3)}
+    assert len(seeds) == 15 and not seeds & {init_seed(s, 1) for s in range(5)}
+    e = dataclasses.replace(parse_case("five_band_full_none"), training=get_profile("smoke").training)
+    one = dataclasses.replace(e, training=dataclasses.replace(e.training, networks_per_seed=1))
+    two = dataclasses.replace(e, training=dataclasses.replace(e.training, networks_per_seed=2))
+    assert one.hash == e.hash and two.hash != e.hash
 
 
 def test_an_amortised_model_may_train_to_the_cap():

@@ -158,3 +158,24 @@ def test_a_collapsed_network_is_reinitialised_and_the_best_attempt_kept(toy_file
         assert rec["predictions"]["pred"] != plain["predictions"]["pred"]
     one_try = train_experiment(Experiment(training=dataclasses.replace(quick, collapse_restarts=0)), cf)
     assert one_try["predictions"]["pred"] == plain["predictions"]["pred"]   # no restart: the same network
+
+
+def test_an_ensemble_predicts_the_mean_of_its_networks(toy_file):
+    """networks_per_seed=2: the first network is the single network of the seed, the second is the network of
+    seed member_seed(seed, 1), and the record scores their mean."""
+    from clusterage_utils.recipe import member_seed
+    from clusterage_utils.training import train_experiment
+
+    quick = dataclasses.replace(TOY, epochs=2, patience=2)
+    cf = open_cutouts(toy_file)
+    first = train_experiment(Experiment(training=quick), cf)
+    second = train_experiment(Experiment(training=quick, seed=member_seed(0, 1)), cf)
+    pair = train_experiment(Experiment(training=dataclasses.replace(quick, networks_per_seed=2)), cf)
+    assert first["networks"] == 1 and pair["networks"] == 2
+    np.testing.assert_allclose(pair["predictions"]["pred"],
+                               (np.array(first["predictions"]["pred"]) + second["predictions"]["pred"]) / 2,
+                               atol=1e-5)
+    assert pair["history"] == first["history"]                      # the record's curves are the first network's
+    with pytest.raises(ValueError, match="cannot save an ensemble"):
+        train_experiment(Experiment(training=dataclasses.replace(quick, networks_per_seed=2)), cf,
+                         model_path="unused.keras")
