@@ -1,16 +1,16 @@
 """Benchmark: how must an amortised model be trained to match the retrained masking curve?
 
 One amortised model learns every diameter of a sweep grid (10 on the laptop profile). With one pass over the
-training set per epoch, like a retrained model, it sees each (cluster, mask) pair about ``epochs / 10`` times;
-in a laptop build its inner-masking curve at 0 px sat far above the retrained unmasked network (five-band
-restricted 0.66 against 0.36 dex): it never learnt to read the cluster it sees unmasked in one draw in ten. This
-trains the full-sample amortised sweeps of a few panels under the settings of :data:`SETTINGS` (passes per epoch,
+training set per epoch, like a retrained model, it sees each (cluster, mask) pair about ``epochs / 10`` times; in a
+laptop build its inner-masking curve at 0 px sat far above the retrained unmasked network (five-band restricted 0.66
+against 0.36 dex): it never learnt to read the cluster it sees unmasked in one draw in ten. This trains the full-
+sample amortised sweeps of a few panels under the settings of :data:`SETTINGS` (passes per epoch,
 ``TrainingSettings.amortised_passes``; training to the epoch cap without early stopping, ``amortised_to_cap``; an
-ensemble of networks per seed, ``networks_per_seed``; same seeds, the laptop survey), next to the retrained check cases of the same panels (0 and 12 px, from the book), and
-prints per setting: the amortised scatter at 0 and 12 px against the retrained ones, runs worse than the null, the
-seed range over the sweep's diameters and the seconds per model. A panel may name a distance group
-(``five_band/full/mask_centre/near``: chapter 6's sweeps, which have no retrained checks).
-Writes ``benchmarks/results/<name>.csv``.
+ensemble of networks per seed, ``networks_per_seed``; same seeds, the laptop survey), next to the retrained check
+cases of the same panels (0 and 12 px, from the book), and prints per setting: the amortised scatter at 0 and 12 px
+against the retrained ones, runs worse than the null, the seed range over the sweep's diameters and the seconds per
+model. A panel may name a distance group (``five_band/full/mask_centre/near``: chapter 6's sweeps, which have no
+retrained checks). Writes ``benchmarks/results/<name>.csv``.
 
 Usage: python benchmarks/bench_amortised.py [--data data/laptop/cutouts.h5] [--store results/laptop]
 [--settings NAME ...] [--seeds 3] [--panels five_band/restricted/mask_centre white_light/full/keep_centre]

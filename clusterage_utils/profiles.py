@@ -83,8 +83,8 @@ class TrainingSettings:
     networks_per_seed : int
         Networks trained per seed, each from its own initial weights and training stream
         (:func:`~clusterage_utils.recipe.member_seed`), whose predictions are averaged: a record then scores the
-        ensemble (1 = one network). The distance groups' small training sets use 2
-        (:data:`~clusterage_utils.chapters.masking.GROUP_NETWORKS_PER_SEED`).
+        ensemble (1 = one network). No profile uses more than one: on the distance groups, two networks per seed
+        did not narrow the seed range (``benchmarks/bench_amortised.py``, results ``amortised_passes_groups``).
     rotations : str
         ``"all"``: every training cutout is seen in its four 90-degree rotations each epoch (the study's x4);
         ``"random"``: one random rotation per cutout per epoch (4x cheaper epochs, same augmentation in expectation).

@@ -16,8 +16,8 @@ from ..experiments import Experiment, case_experiments, fig5_cases, masking_swee
 from ..profiles import Profile
 from .common import resolve_profile, unique
 
-__all__ = ["PANELS", "APERTURE_DIAMETER_PX", "GROUP_AMORTISED_PASSES", "GROUP_NETWORKS_PER_SEED", "sweep_experiments",
-           "check_cases", "inner_experiments", "outer_experiments", "sweep_steps", "environment_contrast"]
+__all__ = ["PANELS", "APERTURE_DIAMETER_PX", "GROUP_AMORTISED_PASSES", "sweep_experiments", "check_cases",
+           "inner_experiments", "outer_experiments", "sweep_steps", "environment_contrast"]
 
 PANELS = (("five_band", "full"), ("five_band", "restricted"), ("white_light", "full"), ("white_light", "restricted"))
 #: The photometric aperture of the reference ages: radius 4 px.
@@ -26,11 +26,6 @@ APERTURE_DIAMETER_PX = 8
 #: small training sets of a group (a third of the clusters) more passes overfit - with two, a near-group seed fell
 #: to the null predictor (``benchmarks/bench_amortised.py``, results ``amortised_passes_groups``).
 GROUP_AMORTISED_PASSES = 1
-#: Networks per seed of a distance group's amortised model (their predictions averaged): trained on a third of the
-#: clusters, one network per seed left the groups' seeds up to 0.18 dex apart (seed range p90 0.124 dex over the
-#: groups' cases, against 0.072 for the full sample, in the laptop book); averaging two networks halves the variance
-#: of the network noise at the cost of one more small training.
-GROUP_NETWORKS_PER_SEED = 2
 
 
 def check_cases(kind: str, panels=PANELS) -> list[str]:
@@ -63,8 +58,7 @@ def sweep_experiments(kind: str, profile: Profile | str, diameters=None, seeds=N
     panels : tuple of (input, sample)
     group : {None, "near", "far"}
         Restrict to a distance group of galaxies (with amortised masking its models make
-        :data:`GROUP_AMORTISED_PASSES` passes per epoch, and each seed is an ensemble of at least
-        :data:`GROUP_NETWORKS_PER_SEED` networks).
+        :data:`GROUP_AMORTISED_PASSES` passes per epoch).
     unit : {"px", "pc"}
     checks : bool
         With amortised masking, also train the study's retrained cases on the sweep (:func:`check_cases`).
@@ -72,9 +66,8 @@ def sweep_experiments(kind: str, profile: Profile | str, diameters=None, seeds=N
     prof = resolve_profile(profile, seeds, diameters if unit == "px" else None, diameters if unit == "pc" else None)
     method = masking or prof.sweep_masking
     if group is not None and method == "amortised":
-        prof = dataclasses.replace(prof, training=dataclasses.replace(
-            prof.training, amortised_passes=GROUP_AMORTISED_PASSES,
-            networks_per_seed=max(prof.training.networks_per_seed, GROUP_NETWORKS_PER_SEED)))
+        prof = dataclasses.replace(prof, training=dataclasses.replace(prof.training,
+                                                                      amortised_passes=GROUP_AMORTISED_PASSES))
     grid = prof.training.diameters_pc if unit == "pc" else prof.training.diameters_px
     exps = [e for inp, sample in panels
             for e in masking_sweep(kind, inp, sample, prof, grid, masking=method, group=group, diameter_unit=unit)]
