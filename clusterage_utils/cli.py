@@ -110,7 +110,7 @@ def _cmd_health(a) -> int:
     keys = [k for k in dict.fromkeys(record_key(e.hash, fp) for e in all_experiments(a.profile)) if store.has(k)]
     if not keys:
         raise FileNotFoundError(f"{store.root}: no records of the {a.profile} book on {data.name}; build it first")
-    report = health_report(store.scores(keys))
+    report = health_report(store.scores(keys), store)
     with pd.option_context("display.width", 160, "display.max_colwidth", 60):
         print(health_summary(report).to_string(index=False))
         flagged = report["runs"][report["runs"][["worse_than_null", "stuck_at_start", "still_improving"]].any(axis=1)]

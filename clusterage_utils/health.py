@@ -12,7 +12,9 @@ Per run (:func:`run_flags`)
     collapsed to the mean where the data let it learn - early stopping need not notice).
 Per case (:func:`case_health`)
     the seed range (max - min test scatter over seeds), and whether the case is indistinguishable from the null
-    (its interval of the seed mean reaches the null): an honest "no detectable signal", not a defect.
+    (its interval of the seed mean reaches the null): an honest "no detectable signal", not a defect. With the
+    per-cluster predictions (:func:`seed_range_floor`), the range that networks of equal skill would show on the
+    same test set - a small test set sets a floor under any seed range - and whether the seeds differ beyond it.
 Per sweep (:func:`monotonicity_violations`)
     masking more cannot add information: a larger inner mask (``mask_centre``) or a smaller kept region
     (``keep_centre``) scoring better than its neighbour beyond both 68 % intervals, or a masked case beating the
@@ -26,12 +28,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .metrics import CASE_COLUMNS, summarise_seeds
+from .metrics import CASE_COLUMNS, SCATTER_FACTOR, prediction_matrix, summarise_seeds
 from .recipe import COLLAPSE_SPREAD
 
 __all__ = ["STUCK_EPOCH", "STILL_IMPROVING_GAIN", "FAILED_SEED_NULL_FRACTION", "LEARNT_NULL_FRACTION", "run_flags",
-           "case_health", "monotonicity_violations",
-           "health_report", "health_summary", "page_health", "sweep_noise"]
+           "case_health", "exchangeable_seed_ranges", "seed_range_floor", "monotonicity_violations",
+           "SEED_RANGE_DRAWS", "SEED_RANGE_ALPHA", "health_report", "health_summary", "page_health", "sweep_noise"]
 
 #: A run early-stopped with its best epoch at or before this one never left its starting plateau.
 STUCK_EPOCH = 2
@@ -41,6 +43,10 @@ STILL_IMPROVING_GAIN = 0.02
 FAILED_SEED_NULL_FRACTION = 0.95
 #: ... which is a failure when another seed of its case reached this fraction of the null or better.
 LEARNT_NULL_FRACTION = 0.8
+#: Permutations behind a case's seed-range floor (:func:`seed_range_floor`).
+SEED_RANGE_DRAWS = 1000
+#: A case's seeds differ beyond its test set's noise when fewer than this fraction of the permutations are as wide.
+SEED_RANGE_ALPHA = 0.05
 
 _PANEL = ["input", "sample", "labels", "group", "masking", "normalisation", "split", "mask_convention"]
 
@@ -90,6 +96,75 @@ def case_health(scores: pd.DataFrame) -> pd.DataFrame:
     summ["seed_range_dex"] = summ["case"].map(rng)
     summ["no_detectable_signal"] = summ["test_ci_hi"] >= summ["null_scatter_dex"]
     return summ
+
+
+def exchangeable_seed_ranges(abs_errors: np.ndarray, draws: int = SEED_RANGE_DRAWS, seed: int = 0) -> np.ndarray:
+    """Seed ranges that networks of equal skill would show on one test set: a permutation distribution.
+
+    Each cluster's absolute errors are shuffled among the seeds (a new permutation per cluster and draw), each
+    shuffled seed is scored (1.49 x median absolute error) and the range over seeds kept. The seeds' errors on the
+    same clusters stay paired, so what is left is the spread that comes from which clusters a network happens to
+    get right, on a test set of this size.
+
+    Parameters
+    ----------
+    abs_errors : ndarray, shape (n_seeds, n_clusters)
+        |prediction - label| of each seed on the same test clusters (dex).
+    draws : int
+        Permutations.
+    seed : int
+        Seed of the permutations.
+
+    Returns
+    -------
+    ndarray, shape (draws,)
+        Max - min scatter over the shuffled seeds (dex).
+
+    Raises
+    ------
+    ValueError
+        With fewer than two seeds or no cluster.
+    """
+    e = np.asarray(abs_errors, float)
+    if e.ndim != 2 or e.shape[0] < 2 or e.shape[1] < 1:
+        raise ValueError(f"need errors of at least 2 seeds on the same clusters, shape (seeds, clusters); got "
+                         f"{e.shape}")
+    order = np.argsort(np.random.default_rng(seed).random((draws, *e.shape)), axis=1)
+    scatter = SCATTER_FACTOR * np.median(np.take_along_axis(np.broadcast_to(e, (draws, *e.shape)), order, axis=1),
+                                         axis=2)
+    return scatter.max(axis=1) - scatter.min(axis=1)
+
+
+def seed_range_floor(store, scores: pd.DataFrame, draws: int = SEED_RANGE_DRAWS) -> pd.DataFrame:
+    """Per case with several seeds: its seed range against the range its test set alone would produce.
+
+    Parameters
+    ----------
+    store : ResultsStore
+        The store holding the records' per-cluster predictions.
+    scores : pandas.DataFrame
+        Store rows (``key``, ``case``, ``seed``, ``test_scatter_dex``).
+    draws : int
+        Permutations per case (:func:`exchangeable_seed_ranges`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``case``, ``seed_range_floor_dex`` (median range of equally good networks on that test set) and
+        ``seed_range_p`` (the fraction of those ranges at least as wide as the observed one: small when the seeds
+        differ in skill, not only in which clusters they get right).
+    """
+    rows = []
+    for case, runs in scores.sort_values("seed").groupby("case"):
+        if len(runs) < 2:
+            continue
+        preds, labels, _, _ = prediction_matrix(store, list(runs["key"]))
+        errors = np.abs(preds - labels)
+        observed = np.ptp(SCATTER_FACTOR * np.median(errors, axis=1))
+        null = exchangeable_seed_ranges(errors, draws)
+        rows.append({"case": case, "seed_range_floor_dex": float(np.median(null)),
+                     "seed_range_p": float((np.sum(null >= observed - 1e-12) + 1) / (draws + 1))})
+    return pd.DataFrame(rows, columns=["case", "seed_range_floor_dex", "seed_range_p"])
 
 
 def _neighbours(panel: pd.DataFrame, kind: str) -> list[tuple[pd.Series, pd.Series]]:
@@ -148,11 +223,14 @@ def monotonicity_violations(summary: pd.DataFrame, scores: pd.DataFrame) -> pd.D
     return pd.DataFrame(rows, columns=["panel", "kind", "better", "worse", "better_dex", "worse_dex", "consistent"])
 
 
-def health_report(scores: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """Every check at once: ``runs`` (:func:`run_flags`), ``cases`` (:func:`case_health`) and ``violations``
+def health_report(scores: pd.DataFrame, store=None) -> dict[str, pd.DataFrame]:
+    """Every check at once: ``runs`` (:func:`run_flags`), ``cases`` (:func:`case_health`, with
+    :func:`seed_range_floor`'s columns when ``store`` is given) and ``violations``
     (:func:`monotonicity_violations`)."""
     runs = run_flags(scores)
     cases = case_health(scores)
+    if store is not None:
+        cases = cases.merge(seed_range_floor(store, scores), on="case", how="left")
     return {"runs": runs, "cases": cases, "violations": monotonicity_violations(cases, scores)}
 
 
@@ -179,6 +257,7 @@ def health_summary(report: dict[str, pd.DataFrame]) -> pd.DataFrame:
         ("seed range, 90th percentile (dex)", round(q90, 3), f"over {len(multi)} cases with several seeds"),
         ("seed range, largest (dex)", round(float(multi.max()), 3) if len(multi) else float("nan"),
          ref_cases.loc[multi.idxmax(), "case"] if len(multi) else ""),
+        *_floor_items(ref_cases[ref_cases["n_seeds"] > 1]),
         ("cases with no detectable signal", int(ref_cases["no_detectable_signal"].sum()),
          "interval reaches the null: an honest null result"),
         ("monotonicity violations, consistent", int(viol["consistent"].sum()), "explained on their page"),
@@ -188,6 +267,17 @@ def health_summary(report: dict[str, pd.DataFrame]) -> pd.DataFrame:
          "should be 0"),
     ]
     return pd.DataFrame(items, columns=["check", "value", "meaning"])
+
+
+def _floor_items(cases: pd.DataFrame) -> list[tuple]:
+    """The summary lines of :func:`seed_range_floor` (none without its columns)."""
+    if "seed_range_p" not in cases or not cases["seed_range_p"].notna().any():
+        return []
+    floor, p = cases["seed_range_floor_dex"].dropna(), cases["seed_range_p"].dropna()
+    return [("seed range of equally good networks, 90th percentile (dex)", round(float(np.quantile(floor, 0.9)), 3),
+             "the floor the test sets set: errors shuffled among seeds, per cluster"),
+            ("cases whose seeds differ beyond that floor", int((p < SEED_RANGE_ALPHA).sum()),
+             f"permutation p < {SEED_RANGE_ALPHA:g} (about {SEED_RANGE_ALPHA * len(p):.0f} of {len(p)} by chance)")]
 
 
 def sweep_noise(scores: pd.DataFrame) -> dict[str, float | int]:

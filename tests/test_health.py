@@ -1,14 +1,17 @@
 """Health checks flag what they should, and only that, on hand-made store rows."""
 import numpy as np
 import pandas as pd
+import pytest
 
 from clusterage_utils.health import (
     STILL_IMPROVING_GAIN,
+    exchangeable_seed_ranges,
     health_report,
     health_summary,
     monotonicity_violations,
     page_health,
     run_flags,
+    seed_range_floor,
     sweep_noise,
 )
 
@@ -106,3 +109,44 @@ def test_sweep_noise_summarises_a_setting():
     assert n["runs"] == 6 and n["worse_than_null"] == 1 and n["at_null"] == 1      # the 1.20 run (null 1.0)
     assert np.isclose(n["seed_range_max"], 0.50) and np.isclose(n["seed_range_median"], 0.30)
     assert np.isclose(n["s_per_model"], 20.0)                                     # 60 s over 6 runs / 2 diameters
+
+
+def test_exchangeable_seed_ranges_are_zero_for_identical_seeds_and_need_two_seeds():
+    e = np.abs(np.random.default_rng(0).normal(0, 0.5, 200))
+    assert np.all(exchangeable_seed_ranges(np.stack([e, e, e]), draws=50) == 0)
+    shuffled = exchangeable_seed_ranges(np.stack([e, e[::-1], np.roll(e, 7)]), draws=200)
+    assert shuffled.shape == (200,) and shuffled.max() > 0                # same skill, different clusters right
+    with pytest.raises(ValueError, match="at least 2 seeds"):
+        exchangeable_seed_ranges(e[None, :])
+
+
+class _Store:
+    """The one method seed_range_floor reads: per-cluster predictions of a record."""
+
+    def __init__(self, preds: dict):
+        self.preds = preds
+
+    def predictions(self, key):
+        p = self.preds[key]
+        return pd.DataFrame({"set": "test", "index": np.arange(len(p)), "pred": p, "label": np.zeros(len(p))})
+
+
+def test_seed_range_floor_tells_a_worse_seed_from_test_set_noise():
+    rng = np.random.default_rng(1)
+    same = {f"same-{s}": rng.normal(0, 0.5, 100) for s in range(3)}        # three networks of equal skill
+    worse = {f"worse-{s}": rng.normal(0, 0.5, 100) * (2.0 if s == 2 else 1.0) for s in range(3)}
+    scores = pd.DataFrame([{"case": c, "seed": s, "key": f"{c}-{s}"} for c in ("same", "worse") for s in range(3)])
+    floor = seed_range_floor(_Store({**same, **worse}), scores, draws=400).set_index("case")
+    assert floor.loc["worse", "seed_range_p"] < 0.01                      # one seed is twice as wide
+    assert floor.loc["same", "seed_range_p"] > 0.05
+    assert 0 < floor.loc["same", "seed_range_floor_dex"] < 0.5
+
+
+def test_health_summary_reports_the_floor_only_with_predictions():
+    rng = np.random.default_rng(2)
+    scores = _sweep({0: [0.50, 0.52, 0.55], 12: [0.60, 0.61, 0.66]})
+    preds = {k: rng.normal(0, 0.4, 30) for k in scores["key"]}
+    without = health_summary(health_report(scores))
+    with_store = health_summary(health_report(scores, _Store(preds)))
+    assert not without["check"].str.contains("beyond that floor").any()
+    assert with_store["check"].str.contains("beyond that floor").any()
