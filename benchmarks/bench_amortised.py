@@ -48,8 +48,7 @@ def _panel_experiments(prof, panel: str):
     """The amortised sweep of one ``input/sample/kind[/group]`` panel and, without a group, its retrained check
     cases."""
     inp, sample, kind, *group = panel.split("/")
-    if group:   # the group's sweep as asked for (the chapters give a group GROUP_AMORTISED_PASSES and
-        #         GROUP_NETWORKS_PER_SEED)
+    if group:   # the group's sweep at the passes asked for (the chapters give a group GROUP_AMORTISED_PASSES)
         return masking_sweep(kind, inp, sample, prof, masking="amortised", group=group[0])
     return sweep_experiments(kind, prof, masking="amortised", panels=((inp, sample),))
 
