@@ -304,12 +304,14 @@ def sweep_noise(scores: pd.DataFrame) -> dict[str, float | int]:
             "s_per_model": float(scores["wall_time_s"].sum() / (len(scores) / scores["diameter"].nunique()))}
 
 
-def page_health(scores: pd.DataFrame) -> dict[str, float | int | str]:
+def page_health(scores: pd.DataFrame, store=None) -> dict[str, float | int | str]:
     """The health of one page's trainings as flat numbers for its prose (shuffled-label controls excluded):
     ``runs``, ``worse_than_null``, ``stuck``, ``failed_seeds``, ``still_improving``, ``seed_range_p90``,
     ``seed_range_max``, ``seed_range_max_case``, ``violations_consistent``, ``violations_inconsistent``,
-    ``no_signal`` (cases) and ``verdict`` (a short sentence)."""
-    rep = health_report(scores)
+    ``no_signal`` (cases) and ``verdict`` (a short sentence); with ``store`` (the records' per-cluster
+    predictions) also ``seed_range_floor_p90`` (dex), ``beyond_floor`` and ``beyond_floor_by_chance`` (cases,
+    :func:`seed_range_floor`)."""
+    rep = health_report(scores, store)
     runs = rep["runs"][~rep["runs"]["control"]]
     cases = rep["cases"][rep["cases"]["labels"] != "shuffled"]
     multi = cases[cases["n_seeds"] > 1]
@@ -323,6 +325,10 @@ def page_health(scores: pd.DataFrame) -> dict[str, float | int | str]:
            "violations_consistent": int(viol["consistent"].sum()),
            "violations_inconsistent": int((~viol["consistent"]).sum()),
            "no_signal": int(cases["no_detectable_signal"].sum())}
+    if "seed_range_p" in multi and multi["seed_range_p"].notna().any():
+        out.update({"seed_range_floor_p90": float(np.quantile(multi["seed_range_floor_dex"].dropna(), 0.9)),
+                    "beyond_floor": int((multi["seed_range_p"] < SEED_RANGE_ALPHA).sum()),
+                    "beyond_floor_by_chance": round(SEED_RANGE_ALPHA * int(multi["seed_range_p"].notna().sum()))})
     bad = int((runs["worse_than_null"] | runs["stuck_at_start"] | runs["failed_seed"]).sum())
     out["verdict"] = ("every training converged and beats or matches the null" if bad == 0 else
                       f"{bad} training(s) failed (worse than the null, stuck at the start or at the null where "

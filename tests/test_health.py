@@ -150,3 +150,6 @@ def test_health_summary_reports_the_floor_only_with_predictions():
     with_store = health_summary(health_report(scores, _Store(preds)))
     assert not without["check"].str.contains("beyond that floor").any()
     assert with_store["check"].str.contains("beyond that floor").any()
+    page = page_health(scores, _Store(preds))
+    assert {"seed_range_floor_p90", "beyond_floor", "beyond_floor_by_chance"} <= set(page)
+    assert "beyond_floor" not in page_health(scores)
