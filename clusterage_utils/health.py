@@ -33,7 +33,8 @@ from .recipe import COLLAPSE_SPREAD
 
 __all__ = ["STUCK_EPOCH", "STILL_IMPROVING_GAIN", "FAILED_SEED_NULL_FRACTION", "LEARNT_NULL_FRACTION", "run_flags",
            "case_health", "exchangeable_seed_ranges", "seed_range_floor", "monotonicity_violations",
-           "SEED_RANGE_DRAWS", "SEED_RANGE_ALPHA", "health_report", "health_summary", "page_health", "sweep_noise"]
+           "SEED_RANGE_DRAWS", "SEED_RANGE_ALPHA", "seed_range_parts",
+           "health_report", "health_summary", "page_health", "sweep_noise"]
 
 #: A run early-stopped with its best epoch at or before this one never left its starting plateau.
 STUCK_EPOCH = 2
@@ -165,6 +166,37 @@ def seed_range_floor(store, scores: pd.DataFrame, draws: int = SEED_RANGE_DRAWS)
         rows.append({"case": case, "seed_range_floor_dex": float(np.median(null)),
                      "seed_range_p": float((np.sum(null >= observed - 1e-12) + 1) / (draws + 1))})
     return pd.DataFrame(rows, columns=["case", "seed_range_floor_dex", "seed_range_p"])
+
+
+def seed_range_parts(cases: pd.DataFrame) -> dict[str, float | int | str | bool]:
+    """Seed ranges against their floor, for the distance groups and for the other cases, as flat numbers for prose.
+
+    Parameters
+    ----------
+    cases : pandas.DataFrame
+        :func:`case_health` rows with :func:`seed_range_floor`'s columns (``health_report(scores, store)``).
+
+    Returns
+    -------
+    dict
+        For ``part`` in ``group`` and ``rest``: ``{part}_range_p90`` and ``{part}_floor_p90`` (dex),
+        ``{part}_n_test`` (``"lo-hi"`` test clusters), ``{part}_cases``, ``{part}_beyond`` (cases beyond their
+        floor, p < :data:`SEED_RANGE_ALPHA`) and ``{part}_by_chance``; NaN / 0 for an empty part. And
+        ``group_within_floor``: the groups have no more cases beyond their floor than twice chance, plus one.
+    """
+    multi = cases[(cases["n_seeds"] > 1) & (cases["labels"] != "shuffled")]
+    in_group = multi["group"].notna() & (multi["group"] != "all")
+    out: dict[str, float | int | str | bool] = {}
+    for part, rows in (("group", multi[in_group]), ("rest", multi[~in_group])):
+        p = rows["seed_range_p"].dropna() if "seed_range_p" in rows else pd.Series(dtype=float)
+        floor = rows["seed_range_floor_dex"].dropna() if "seed_range_floor_dex" in rows else p
+        out |= {f"{part}_range_p90": float(np.quantile(rows["seed_range_dex"], 0.9)) if len(rows) else float("nan"),
+                f"{part}_floor_p90": float(np.quantile(floor, 0.9)) if len(floor) else float("nan"),
+                f"{part}_n_test": f"{rows['n_test'].min():.0f}-{rows['n_test'].max():.0f}" if len(rows) else "-",
+                f"{part}_cases": len(rows), f"{part}_beyond": int((p < SEED_RANGE_ALPHA).sum()),
+                f"{part}_by_chance": round(SEED_RANGE_ALPHA * len(p), 1)}
+    out["group_within_floor"] = out["group_beyond"] <= 2 * out["group_by_chance"] + 1
+    return out
 
 
 def _neighbours(panel: pd.DataFrame, kind: str) -> list[tuple[pd.Series, pd.Series]]:
@@ -325,10 +357,11 @@ def page_health(scores: pd.DataFrame, store=None) -> dict[str, float | int | str
            "violations_consistent": int(viol["consistent"].sum()),
            "violations_inconsistent": int((~viol["consistent"]).sum()),
            "no_signal": int(cases["no_detectable_signal"].sum())}
-    if "seed_range_p" in multi and multi["seed_range_p"].notna().any():
-        out.update({"seed_range_floor_p90": float(np.quantile(multi["seed_range_floor_dex"].dropna(), 0.9)),
-                    "beyond_floor": int((multi["seed_range_p"] < SEED_RANGE_ALPHA).sum()),
-                    "beyond_floor_by_chance": round(SEED_RANGE_ALPHA * int(multi["seed_range_p"].notna().sum()))})
+    if store is not None:                       # NaN / 0 when no case has several seeds (a one-seed profile)
+        floor, p = multi["seed_range_floor_dex"].dropna(), multi["seed_range_p"].dropna()
+        out.update({"seed_range_floor_p90": float(np.quantile(floor, 0.9)) if len(floor) else float("nan"),
+                    "beyond_floor": int((p < SEED_RANGE_ALPHA).sum()),
+                    "beyond_floor_by_chance": round(SEED_RANGE_ALPHA * len(p))})
     bad = int((runs["worse_than_null"] | runs["stuck_at_start"] | runs["failed_seed"]).sum())
     out["verdict"] = ("every training converged and beats or matches the null" if bad == 0 else
                       f"{bad} training(s) failed (worse than the null, stuck at the start or at the null where "

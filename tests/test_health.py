@@ -153,3 +153,20 @@ def test_health_summary_reports_the_floor_only_with_predictions():
     page = page_health(scores, _Store(preds))
     assert {"seed_range_floor_p90", "beyond_floor", "beyond_floor_by_chance"} <= set(page)
     assert "beyond_floor" not in page_health(scores)
+    one_seed = scores[scores["seed"] == 0]                 # a one-seed profile (smoke): no floor, but every key
+    page = page_health(one_seed, _Store(preds))
+    assert np.isnan(page["seed_range_floor_p90"]) and page["beyond_floor"] == 0
+
+
+def test_seed_range_parts_split_the_groups_from_the_rest_and_survive_one_seed():
+    from clusterage_utils.health import seed_range_parts
+
+    cases = pd.DataFrame({"case": ["a", "b", "c"], "n_seeds": [3, 3, 3], "labels": "reference",
+                          "group": [None, "near", "far"], "n_test": [300, 80, 90],
+                          "seed_range_dex": [0.05, 0.12, 0.10], "seed_range_floor_dex": [0.03, 0.10, 0.09],
+                          "seed_range_p": [0.01, 0.40, 0.30]})
+    parts = seed_range_parts(cases)
+    assert parts["group_n_test"] == "80-90" and parts["group_beyond"] == 0 and parts["rest_beyond"] == 1
+    assert parts["group_within_floor"]
+    empty = seed_range_parts(cases.assign(n_seeds=1))
+    assert np.isnan(empty["group_floor_p90"]) and empty["group_cases"] == 0
