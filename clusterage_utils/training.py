@@ -259,7 +259,7 @@ def _fit(exp: Experiment, data: CutoutFile, verbose: int = 0):
     stop = first["stop"]
     n_run = len(history.get("loss", []))
     best = int(stop.best_epoch) + 1 if stop.best_weights is not None else n_run
-    return {"tf": tf, "model": first["model"], "models": [n["model"] for n in nets], "sets": sets, "y": y, "lo": lo,
+    return {"tf": tf, "models": [n["model"] for n in nets], "sets": sets, "y": y, "lo": lo,
             "span": span, "src": src, "grid": grid, "history": history, "size": data.shape[-1], "pre": pre,
             "input_mode": mode, "best_epoch": best, "stopped_early": bool(stop.stopped_epoch > 0),
             "restarts": sum(n["restarts"] for n in nets), "val_prediction_spread": min(n["spread"] for n in nets)}
@@ -314,7 +314,7 @@ def _record(exp: Experiment, data: CutoutFile, ctx: dict, wall_time_s: float) ->
         "history": history, "epochs_run": len(history.get("loss", [])), "best_epoch": ctx["best_epoch"],
         "stopped_early": ctx["stopped_early"], "restarts": ctx["restarts"],
         "val_prediction_spread": round(ctx["val_prediction_spread"], 4),
-        "n_params": int(ctx["model"].count_params()), "networks": len(ctx["models"]), "masking": exp.masking,
+        "n_params": int(ctx["models"][0].count_params()), "networks": len(ctx["models"]), "masking": exp.masking,
         "trained_on_diameters": ctx["grid"],
         "label_lo": ctx["lo"], "label_span": ctx["span"],
         "predictions": pd.concat(rows, ignore_index=True).to_dict(orient="list"),
@@ -356,7 +356,7 @@ def train_experiment(exp: Experiment, data: CutoutFile, verbose: int = 0, model_
     ctx = _fit(exp, data, verbose)
     rec = _record(exp, data, ctx, time.perf_counter() - t0)
     if model_path is not None:
-        save_model(ctx["model"], model_path)
+        save_model(ctx["models"][0], model_path)
     keras.backend.clear_session()
     return rec
 
