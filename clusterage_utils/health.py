@@ -33,7 +33,7 @@ from .recipe import COLLAPSE_SPREAD
 
 __all__ = ["STUCK_EPOCH", "STILL_IMPROVING_GAIN", "FAILED_SEED_NULL_FRACTION", "LEARNT_NULL_FRACTION", "run_flags",
            "case_health", "exchangeable_seed_ranges", "seed_range_floor", "monotonicity_violations",
-           "SEED_RANGE_DRAWS", "SEED_RANGE_ALPHA", "seed_range_parts",
+           "SEED_RANGE_DRAWS", "SEED_RANGE_ALPHA", "seed_range_parts", "study_seed_range_parts",
            "health_report", "health_summary", "page_health", "sweep_noise"]
 
 #: A run early-stopped with its best epoch at or before this one never left its starting plateau.
@@ -168,6 +168,13 @@ def seed_range_floor(store, scores: pd.DataFrame, draws: int = SEED_RANGE_DRAWS)
     return pd.DataFrame(rows, columns=["case", "seed_range_floor_dex", "seed_range_p"])
 
 
+
+def _seed_range_parts(cases: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Reference-label cases with several seeds: the distance groups' and the others'."""
+    multi = cases[(cases["n_seeds"] > 1) & (cases["labels"] != "shuffled")]
+    in_group = multi["group"].notna() & (multi["group"] != "all")
+    return {"group": multi[in_group], "rest": multi[~in_group]}
+
 def seed_range_parts(cases: pd.DataFrame) -> dict[str, float | int | str | bool]:
     """Seed ranges against their floor, for the distance groups and for the other cases, as flat numbers for prose.
 
@@ -184,10 +191,8 @@ def seed_range_parts(cases: pd.DataFrame) -> dict[str, float | int | str | bool]
         floor, p < :data:`SEED_RANGE_ALPHA`) and ``{part}_by_chance``; NaN / 0 for an empty part. And
         ``group_within_floor``: the groups have no more cases beyond their floor than twice chance, plus one.
     """
-    multi = cases[(cases["n_seeds"] > 1) & (cases["labels"] != "shuffled")]
-    in_group = multi["group"].notna() & (multi["group"] != "all")
     out: dict[str, float | int | str | bool] = {}
-    for part, rows in (("group", multi[in_group]), ("rest", multi[~in_group])):
+    for part, rows in _seed_range_parts(cases).items():
         p = rows["seed_range_p"].dropna() if "seed_range_p" in rows else pd.Series(dtype=float)
         floor = rows["seed_range_floor_dex"].dropna() if "seed_range_floor_dex" in rows else p
         out |= {f"{part}_range_p90": float(np.quantile(rows["seed_range_dex"], 0.9)) if len(rows) else float("nan"),
@@ -198,6 +203,43 @@ def seed_range_parts(cases: pd.DataFrame) -> dict[str, float | int | str | bool]
     out["group_within_floor"] = out["group_beyond"] <= 2 * out["group_by_chance"] + 1
     return out
 
+
+
+def study_seed_range_parts(cases: pd.DataFrame, draws: int = 200, preds: pd.DataFrame | None = None
+                           ) -> dict[str, float]:
+    """What the study's own networks' seeds differ by on test sets the size of the book's: a real-data yardstick.
+
+    Reads the study's released per-cluster predictions (:func:`~clusterage_utils.study.study_seed_ranges`; about
+    a second) and, for the distance groups and for the other cases with several seeds, draws test subsets of each
+    of their test sizes and as many of the study's models as the cases have seeds.
+
+    Parameters
+    ----------
+    cases : pandas.DataFrame
+        :func:`case_health` rows.
+    draws : int
+        Draws per study configuration and test size.
+    preds : pandas.DataFrame, optional
+        :func:`~clusterage_utils.study.study_predictions` (read when not given).
+
+    Returns
+    -------
+    dict
+        ``group_study_p90`` and ``rest_study_p90``: the 90th percentile of the study's seed ranges over those
+        draws (dex); NaN for a part without multi-seed cases.
+    """
+    from .study import study_predictions, study_seed_ranges
+
+    out: dict[str, float] = {}
+    for part, rows in _seed_range_parts(cases).items():
+        if rows.empty:
+            out[f"{part}_study_p90"] = float("nan")
+            continue
+        preds = study_predictions() if preds is None else preds
+        ranges = study_seed_ranges(sorted(rows["n_test"].astype(int).unique()), int(rows["n_seeds"].mode()[0]),
+                                   draws, preds=preds)
+        out[f"{part}_study_p90"] = float(np.quantile(ranges["seed_range_dex"], 0.9))
+    return out
 
 def _neighbours(panel: pd.DataFrame, kind: str) -> list[tuple[pd.Series, pd.Series]]:
     """(smaller diameter, larger diameter) rows of one sweep, the unmasked case first for inner masking."""

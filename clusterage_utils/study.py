@@ -23,12 +23,20 @@ import numpy as np
 import pandas as pd
 
 from .experiments import study_cases
-from .metrics import bootstrap_ci, null_scatter_dex, paired_difference, predictive_power_pct, scatter_dex
+from .metrics import (
+    SCATTER_FACTOR,
+    bootstrap_ci,
+    null_scatter_dex,
+    paired_difference,
+    predictive_power_pct,
+    scatter_dex,
+)
 
 __all__ = ["CITATION", "REAL_DATA_LABEL", "StudyDataError", "study_predictions", "study_configurations",
            "study_model_scores", "study_case_scores", "released_runs_check", "study_prediction_matrix",
            "study_comparisons", "study_significance", "power_by_sample", "scatter_by_age_bin",
-           "scatter_by_galaxy", "study_disagreements", "violations_in_study", "violation_numbers"]
+           "scatter_by_galaxy", "study_disagreements", "violations_in_study", "violation_numbers",
+           "study_seed_ranges"]
 
 CITATION = ("the study (To What Extent Are Star Cluster Ages Encoded in Their Environments?) and its code "
             "repository, github.com/JavierVianaAi/star_clusters_ages_1 (Viana 2025)")
@@ -240,6 +248,63 @@ def study_prediction_matrix(preds: pd.DataFrame, configuration: str, split: str 
     info = g[g["model"] == g["model"].min()].set_index("row").loc[wide.index]
     return wide.to_numpy().T, info["label"].to_numpy(float), info[["cluster_id", "galaxy_id"]].reset_index()
 
+
+
+def study_seed_ranges(test_sizes, n_seeds: int = 3, draws: int = 200, seed: int = 0,
+                      preds: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Seed ranges the study's own networks show on test sets of a given size: a real-data yardstick.
+
+    For each configuration with per-cluster predictions and each size, ``draws`` times: a random test subset of
+    that many clusters (without replacement) and ``n_seeds`` of the configuration's models drawn at random; the
+    range (max - min) of their scatters (1.49 x median absolute error) on that subset. The study's networks are
+    full width and trained on the whole PHANGS-HST sample, so the result is what seeds of well-trained networks
+    differ by when scored on a test set as small as a book profile's.
+
+    Parameters
+    ----------
+    test_sizes : sequence of int
+        Test-set sizes (each size gets ``draws`` draws per configuration; a configuration whose test set is
+        smaller than a size is left out of that size's draws).
+    n_seeds : int
+        Models per draw (the book's seeds per case).
+    draws : int
+        Draws per configuration and size.
+    seed : int
+        Seed of the draws.
+    preds : pandas.DataFrame, optional
+        :func:`study_predictions` (read when not given).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``configuration``, ``n_test``, ``seed_range_dex``: one row per draw.
+
+    Raises
+    ------
+    ValueError
+        When a size is below 1 or above every configuration's test set, or ``n_seeds`` is below 2 or above a
+        configuration's models.
+    """
+    preds = study_predictions() if preds is None else preds
+    sizes = [int(n) for n in test_sizes]
+    largest = int(preds[preds["split"] == "test"].groupby("configuration", observed=True)["row"].nunique().max())
+    if not sizes or min(sizes) < 1 or max(sizes) > largest:
+        raise ValueError(f"test sizes must be 1-{largest} (the study's largest test set), got {sizes}")
+    rng = np.random.default_rng(seed)
+    frames = []
+    for cfg in sorted(preds["configuration"].unique()):
+        pred, label, _ = study_prediction_matrix(preds, cfg)
+        if not 2 <= n_seeds <= len(pred):
+            raise ValueError(f"n_seeds must be 2-{len(pred)} (the models of {cfg!r}), got {n_seeds}")
+        errors = np.abs(pred - label)
+        for n in sizes:
+            if n > errors.shape[1]:
+                continue
+            models = np.argsort(rng.random((draws, len(pred))), axis=1)[:, :n_seeds, None]
+            clusters = np.argsort(rng.random((draws, errors.shape[1])), axis=1)[:, None, :n]
+            scatter = SCATTER_FACTOR * np.median(errors[models, clusters], axis=2)
+            frames.append(pd.DataFrame({"configuration": cfg, "n_test": n, "seed_range_dex": np.ptp(scatter, axis=1)}))
+    return pd.concat(frames, ignore_index=True)
 
 #: The comparisons the study's text makes between its configurations, with its words (Sections V.2 and VI).
 STUDY_CLAIMS: tuple[tuple[str, str, str], ...] = (

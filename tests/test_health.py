@@ -170,3 +170,13 @@ def test_seed_range_parts_split_the_groups_from_the_rest_and_survive_one_seed():
     assert parts["group_within_floor"]
     empty = seed_range_parts(cases.assign(n_seeds=1))
     assert np.isnan(empty["group_floor_p90"]) and empty["group_cases"] == 0
+
+
+def test_study_seed_range_parts_match_each_part_to_its_test_sizes():
+    from clusterage_utils.health import study_seed_range_parts
+
+    cases = pd.DataFrame({"case": ["a", "b", "c"], "n_seeds": [3, 3, 3], "labels": "reference",
+                          "group": [None, "near", "far"], "n_test": [600, 60, 70]})
+    parts = study_seed_range_parts(cases, draws=20)
+    assert parts["group_study_p90"] > parts["rest_study_p90"] > 0
+    assert np.isnan(study_seed_range_parts(cases.assign(n_seeds=1), draws=20)["group_study_p90"])

@@ -16,6 +16,7 @@ from clusterage_utils.study import (
     study_case_scores,
     study_disagreements,
     study_predictions,
+    study_seed_ranges,
     study_significance,
 )
 
@@ -151,3 +152,20 @@ def test_violations_are_described_and_an_empty_table_reads_none():
     assert describe_violations(viol.assign(consistent=False)) == "none"
     assert violation_numbers(viol) == {"n_viol": 1, "viol_study_too": 1, "viol_list": text}
     assert violation_numbers(empty)["n_viol"] == violation_numbers(empty)["viol_study_too"] == 0
+
+
+def test_seed_ranges_of_the_study_narrow_with_the_test_set_and_vanish_for_identical_models(preds):
+    ranges = study_seed_ranges([75, 600], n_seeds=3, draws=50, preds=preds)
+    assert set(ranges["n_test"]) == {75, 600} and (ranges["seed_range_dex"] >= 0).all()
+    # only the restricted configurations' test sets (655) and the full ones (1298) hold 600 clusters: all 15
+    assert ranges.groupby("n_test")["configuration"].nunique().to_dict() == {75: 15, 600: 15}
+    med = ranges.groupby("n_test")["seed_range_dex"].median()
+    assert med[75] > 1.5 * med[600]
+    # on the full sample's test set (1298), the restricted configurations (655 test clusters) are left out
+    assert study_seed_ranges([1000], draws=2, preds=preds)["configuration"].str.contains("_full_").all()
+    same = preds.assign(prediction=preds.groupby(["configuration", "row"])["prediction"].transform("first"))
+    assert study_seed_ranges([75], draws=5, preds=same)["seed_range_dex"].max() == 0
+    with pytest.raises(ValueError, match="test sizes must be 1-1298"):
+        study_seed_ranges([2000], preds=preds)
+    with pytest.raises(ValueError, match="n_seeds must be 2-5"):
+        study_seed_ranges([75], n_seeds=1, preds=preds)
