@@ -6,11 +6,12 @@ laptop build its inner-masking curve at 0 px sat far above the retrained unmaske
 against 0.36 dex): it never learnt to read the cluster it sees unmasked in one draw in ten. This trains the full-
 sample amortised sweeps of a few panels under the settings of :data:`SETTINGS` (passes per epoch,
 ``TrainingSettings.amortised_passes``; training to the epoch cap without early stopping, ``amortised_to_cap``; an
-ensemble of networks per seed, ``networks_per_seed``; same seeds, the laptop survey), next to the retrained check
-cases of the same panels (0 and 12 px, from the book), and prints per setting: the amortised scatter at 0 and 12 px
-against the retrained ones, runs worse than the null, the seed range over the sweep's diameters and the seconds per
-model. A panel may name a distance group (``five_band/full/mask_centre/near``: chapter 6's sweeps, which have no
-retrained checks). Writes ``benchmarks/results/<name>.csv``.
+ensemble of networks per seed, ``networks_per_seed``; K-fold evaluation, ``folds``; same seeds, the laptop survey),
+next to the retrained check cases of the same panels (0 and 12 px, from the book), and prints per setting: the
+amortised scatter at 0 and 12 px against the retrained ones, runs worse than the null, the seed range over the
+sweep's diameters and the floor that the test set alone sets under it (``health.seed_range_floor``), the test-set
+size and the seconds per model. A panel may name a distance group (``five_band/full/mask_centre/near``: chapter
+6's sweeps, which have no retrained checks). Writes ``benchmarks/results/<name>.csv``.
 
 Usage: python benchmarks/bench_amortised.py [--data data/laptop/cutouts.h5] [--store results/laptop]
 [--settings NAME ...] [--seeds 3] [--panels five_band/restricted/mask_centre white_light/full/keep_centre]
@@ -30,8 +31,9 @@ from clusterage_utils.chapters.masking import sweep_experiments
 from clusterage_utils.cost import save_benchmark
 from clusterage_utils.execution import run_experiments
 from clusterage_utils.experiments import masking_sweep
-from clusterage_utils.health import sweep_noise
+from clusterage_utils.health import seed_range_floor, sweep_noise
 from clusterage_utils.profiles import get_profile
+from clusterage_utils.store import ResultsStore
 
 #: Candidate ways to train an amortised model, as changes to the laptop profile's training settings.
 SETTINGS = {
@@ -41,6 +43,7 @@ SETTINGS = {
     "3 passes, to the cap": dict(amortised_passes=3, amortised_to_cap=True),
     "1 pass, to the cap": dict(amortised_passes=1, amortised_to_cap=True),
     "1 pass, to the cap, 2 networks": dict(amortised_passes=1, amortised_to_cap=True, networks_per_seed=2),
+    "1 pass, to the cap, 5 folds": dict(amortised_passes=1, amortised_to_cap=True, folds=5),
 }
 
 
@@ -53,10 +56,13 @@ def _panel_experiments(prof, panel: str):
     return sweep_experiments(kind, prof, masking="amortised", panels=((inp, sample),))
 
 
-def _row(label: str, panel: str, sweep: pd.DataFrame, checks: pd.DataFrame) -> dict:
+def _row(label: str, panel: str, sweep: pd.DataFrame, checks: pd.DataFrame, store: ResultsStore) -> dict:
     mean = sweep.groupby("diameter")["test_scatter_dex"].mean()
     chk = checks.assign(diameter=checks["diameter"].fillna(0)).groupby("diameter")["test_scatter_dex"].mean()
-    row = {"setting": label, "panel": panel, **sweep_noise(sweep)}
+    floor = seed_range_floor(store, sweep)["seed_range_floor_dex"]
+    row = {"setting": label, "panel": panel, **sweep_noise(sweep),
+           "seed_range_floor_p90": float(np.quantile(floor, 0.9)) if len(floor) else np.nan,
+           "n_test": int(sweep["test_n"].median())}
     for d in sorted(chk.index):
         row[f"amortised_{d:g}px"] = mean.get(d, np.nan)
         row[f"retrained_{d:g}px"] = chk[d]
@@ -84,7 +90,7 @@ def main() -> None:
         for panel in a.panels:
             df = run_experiments(_panel_experiments(prof, panel), a.data, a.store)
             amortised = df[df["masking"] == "amortised"]
-            rows.append(_row(label, panel, amortised, df[df["masking"] != "amortised"]))
+            rows.append(_row(label, panel, amortised, df[df["masking"] != "amortised"], ResultsStore(a.store)))
     table = pd.DataFrame(rows)
     pd.set_option("display.width", 200)
     print(table.round(3).to_string(index=False))

@@ -81,10 +81,10 @@ def plan(profile: str, gpu_speedup: float | None = None, n_steps: int = 20) -> p
     Throughput is measured on random inputs with the profile's network (5-band and white light) in this process;
     a training (an amortised model counts once) is costed at ``epochs x`` its steps per epoch
     (:func:`~clusterage_utils.recipe.steps_per_epoch`: one pass over ``n_train``, x4 with ``rotations == 'all'``,
-    x ``amortised_passes`` for an amortised model) batches, times its ``networks_per_seed`` (an upper bound: early
-    stopping usually ends sooner),
-    with ``n_train`` from the profile's mock survey size. ``wall_minutes_est`` divides by the worker processes of
-    a local pool (:func:`~clusterage_utils.execution.default_workers`).
+    x ``amortised_passes`` for an amortised model) batches, times its ``networks_per_seed`` and ``folds`` (an
+    upper bound: early stopping usually ends sooner), with ``n_train`` from the profile's mock survey size.
+    ``wall_minutes_est`` divides by the worker processes of a local pool
+    (:func:`~clusterage_utils.execution.default_workers`).
     """
     import numpy as np
 
@@ -123,7 +123,7 @@ def plan(profile: str, gpu_speedup: float | None = None, n_steps: int = 20) -> p
             n_train = 0.7 * n_all * frac[e.sample] * (frac[e.group] if e.group else 1.0)
             st = e.training                                  # a distance group's sweep has its own passes
             steps = steps_per_epoch(max(1, round(n_train)), st, amortised=e.masking == "amortised")
-            secs += max(1, st.networks_per_seed) * steps * st.batch_size * st.epochs / speed[e.input]
+            secs += max(1, st.networks_per_seed) * st.folds * steps * st.batch_size * st.epochs / speed[e.input]
         row = {"chapter": c, "new_trainings": len(runs),
                "cpu_minutes_max": round(secs / 60, 1), "wall_minutes_est": round(secs / 60 / workers, 1)}
         if gpu_speedup:

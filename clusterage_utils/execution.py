@@ -129,7 +129,7 @@ def _cost(group: list[Experiment]) -> float:
     """A rough relative training cost, to start the longest tasks first (a balanced pool)."""
     e = group[0]
     size = (1.0 if e.sample == "full" else 0.5) * (0.3 if e.group else 1.0)
-    models = (1 if e.masking == "amortised" else len(group)) * max(1, e.training.networks_per_seed)
+    models = (1 if e.masking == "amortised" else len(group)) * max(1, e.training.networks_per_seed) * e.training.folds
     return size * (1.2 if e.input == "five_band" else 1.0) * models * e.training.epochs
 
 

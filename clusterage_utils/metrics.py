@@ -71,12 +71,16 @@ def seed_ci(values, level: float = 0.68) -> tuple[float, float]:
     return m - half, m + half
 
 
-def score_set(predicted, reference, train_log_ages) -> dict[str, float]:
-    """All scores of one prediction set: scatter, null, power, and the extreme / non-extreme subsets."""
+def score_set(predicted, reference, train_log_ages, null_prediction=None) -> dict[str, float]:
+    """All scores of one prediction set: scatter, null, power, and the extreme / non-extreme subsets.
+
+    ``null_prediction``: the null predictor's prediction per cluster, when it is not one training mean for all
+    (K-fold evaluation: each fold's own training mean); default the mean of ``train_log_ages``."""
     p = np.asarray(predicted, float)
     r = np.asarray(reference, float)
     s = scatter_dex(p, r)
-    null = null_scatter_dex(train_log_ages, r)
+    null = (null_scatter_dex(train_log_ages, r) if null_prediction is None
+            else scatter_dex(np.asarray(null_prediction, float), r))
     ext = extreme_mask(r)
     lo, hi = bootstrap_ci(p, r)
     return {

@@ -23,7 +23,7 @@ from .reference import FULL_LOG_AGE_RANGE, RESTRICTED_LOG_AGE_RANGE
 
 __all__ = ["MASK_KINDS", "NORMALISATIONS", "INPUTS", "SAMPLES", "white_light", "circle", "visible_pixels",
            "diameter_pc_to_px", "apply_mask", "normalise", "dataset_range", "preprocess", "select_sample",
-           "random_split", "galaxy_split", "spatial_split", "overlap_fraction", "SPLITS", "make_split"]
+           "random_split", "kfold_split", "galaxy_split", "spatial_split", "overlap_fraction", "SPLITS", "make_split"]
 
 MASK_KINDS = ("none", "mask_centre", "keep_centre")
 NORMALISATIONS = ("instance", "authors", "channel", "dataset", "asinh", "log", "quantile")
@@ -232,6 +232,50 @@ def random_split(n: int, seed: int = 42, train_fraction: float = 0.7, **_) -> tu
     n_val = (n - n_train) // 2
     return order[:n_train], order[n_train:n_train + n_val], order[n_train + n_val:]
 
+
+
+def kfold_split(n: int, folds: int, fold: int, seed: int = 42, val_fraction: float = 0.15) -> tuple[np.ndarray, ...]:
+    """Fold ``fold`` of a K-fold split of ``range(n)``: every position is in exactly one fold's test set.
+
+    The positions are shuffled as in :func:`random_split` (Python ``random`` with ``seed``) and cut into ``folds``
+    contiguous test sets; of the rest, in shuffled order, the first ``int(val_fraction x n)`` validate and the
+    others train. With five folds: 65 / 15 / 20 %.
+
+    Parameters
+    ----------
+    n : int
+        Positions to split.
+    folds : int
+        Number of folds (>= 2).
+    fold : int
+        Which fold is held out for testing (0 .. folds - 1).
+    seed : int
+        Seed of the shuffle.
+    val_fraction : float
+        Share of all positions that validate.
+
+    Returns
+    -------
+    tuple of ndarray
+        Train, validation and test positions.
+
+    Raises
+    ------
+    ValueError
+        For fewer than two folds, a fold outside ``0 .. folds - 1``, or a validation share that leaves no
+        training positions.
+    """
+    if folds < 2 or not 0 <= fold < folds:
+        raise ValueError(f"need folds >= 2 and 0 <= fold < folds, got folds={folds}, fold={fold}")
+    order = list(range(n))
+    random.Random(seed).shuffle(order)
+    order = np.asarray(order, dtype=np.int64)
+    lo, hi = fold * n // folds, (fold + 1) * n // folds
+    rest = np.concatenate([order[:lo], order[hi:]])
+    n_val = int(val_fraction * n)
+    if n_val >= len(rest):
+        raise ValueError(f"val_fraction={val_fraction} of {n} positions leaves nothing to train on in fold {fold}")
+    return rest[n_val:], rest[:n_val], order[lo:hi]
 
 def _fill_by_fraction(unit_sizes: np.ndarray, rng: np.random.Generator, fractions=(0.7, 0.15, 0.15)) -> np.ndarray:
     """Assign units (galaxies, tiles) in random order to test, then validation, then training, until each of the

@@ -85,6 +85,13 @@ class TrainingSettings:
         (:func:`~clusterage_utils.recipe.member_seed`), whose predictions are averaged: a record then scores the
         ensemble (1 = one network). No profile uses more than one: on the distance groups, two networks per seed
         did not narrow the seed range (``benchmarks/bench_amortised.py``, results ``amortised_passes_groups``).
+    folds : int
+        1: one train / validation / test split (the study's 70 / 15 / 15). K >= 2: K-fold evaluation
+        (:func:`~clusterage_utils.preprocessing.kfold_split`, random splits only): K networks per seed, each
+        trained and validated without one fold and predicting it, so that every cluster of the sample is scored
+        once by a network that never saw it - a test set K times larger, at K times the training. The record's
+        scores on the test set pool the folds (each fold's null is its own training mean); its training and
+        validation scores, history and stopping are the first fold's.
     rotations : str
         ``"all"``: every training cutout is seen in its four 90-degree rotations each epoch (the study's x4);
         ``"random"``: one random rotation per cutout per epoch (4x cheaper epochs, same augmentation in expectation).
@@ -124,6 +131,7 @@ class TrainingSettings:
     clipnorm: float = 0.0
     collapse_restarts: int = 0
     networks_per_seed: int = 1
+    folds: int = 1
     rotations: str = "all"
     flips: bool = False
     input_mode: str = "auto"

@@ -22,7 +22,7 @@ from .cutouts import CutoutFile
 from .experiments import Experiment
 from .inputs import GraphMasking, InputSource, generator_dataset, tensor_dataset
 from .metrics import score_set
-from .preprocessing import dataset_range, make_split, select_sample, visible_pixels
+from .preprocessing import dataset_range, kfold_split, make_split, select_sample, visible_pixels
 from .runtime import runtime_info, seed_everything
 
 __all__ = ["experiment_indices", "experiment_inputs", "visible_for", "mask_grid", "mask_table", "train_experiment",
@@ -34,13 +34,18 @@ _log = logging.getLogger(__name__)
 MEMORY_SHARE = 0.5
 
 
-def experiment_indices(exp: Experiment, data: CutoutFile) -> dict[str, np.ndarray]:
+def experiment_indices(exp: Experiment, data: CutoutFile, fold: int | None = None) -> dict[str, np.ndarray]:
     """File indices of the train / val / test clusters of an experiment, and the labels used.
+
+    With K-fold evaluation (``exp.training.folds`` > 1), ``fold`` picks one fold's split (its test set is that
+    fold, :func:`~clusterage_utils.preprocessing.kfold_split`); without it, the sets of the record: the first
+    fold's training and validation sets and every fold's test set (each cluster of the sample once, fold by fold).
 
     Raises
     ------
     ValueError
-        For ``labels="true"`` on a file without the mock's truth, or a sample of fewer than 10 clusters.
+        For ``labels="true"`` on a file without the mock's truth, a sample of fewer than 10 clusters, or K-fold
+        evaluation with a split other than ``random``.
     """
     cat = data.catalogue
     if exp.labels == "true":
@@ -56,8 +61,17 @@ def experiment_indices(exp: Experiment, data: CutoutFile) -> dict[str, np.ndarra
     if len(idx) < 10:
         raise ValueError(f"{exp.name}: only {len(idx)} clusters in sample {exp.sample!r}"
                          f"{' group ' + exp.group if exp.group else ''}; need at least 10")
-    tr, va, te = make_split(exp.split, len(idx), seed=exp.split_seed, catalogue=cat.iloc[idx].reset_index(drop=True),
-                            size_px=data.shape[-1])
+    folds = exp.training.folds
+    if folds > 1 and exp.split != "random":
+        raise ValueError(f"{exp.name}: K-fold evaluation (folds={folds}) needs split='random', got {exp.split!r}")
+    if folds > 1 and fold is None:
+        parts = [kfold_split(len(idx), folds, k, seed=exp.split_seed) for k in range(folds)]
+        tr, va, te = parts[0][0], parts[0][1], np.concatenate([p[2] for p in parts])
+    elif folds > 1:
+        tr, va, te = kfold_split(len(idx), folds, fold, seed=exp.split_seed)
+    else:
+        tr, va, te = make_split(exp.split, len(idx), seed=exp.split_seed,
+                                catalogue=cat.iloc[idx].reset_index(drop=True), size_px=data.shape[-1])
     return {"train": idx[tr], "val": idx[va], "test": idx[te], "label": label}
 
 
@@ -231,16 +245,11 @@ def _train_network(exp: Experiment, data: CutoutFile, setup: dict, seed: int) ->
     return kept
 
 
-def _fit(exp: Experiment, data: CutoutFile, verbose: int = 0):
-    """Train the network(s) of an experiment (or of an amortised group); returns a context for evaluation.
-
-    With ``networks_per_seed`` > 1 the context holds every network (predictions are their mean); the history,
-    best epoch and stopping of the record are the first network's, restarts the sum over networks."""
+def _fit_split(exp: Experiment, data: CutoutFile, sets: dict, verbose: int) -> dict:
+    """Train the network(s) of one split (the experiment's, or one fold of it); returns their evaluation context."""
     from .recipe import member_seed, steps_per_epoch
 
-    tf = seed_everything(exp.seed)
     st = exp.training
-    sets = experiment_indices(exp, data)
     grid = mask_grid(exp, data.shape[-1])
     for d in grid:  # fail here, with a clear message, rather than inside the tf.data thread
         visible_for(exp, data, sets["train"][:1], d)
@@ -257,12 +266,36 @@ def _fit(exp: Experiment, data: CutoutFile, verbose: int = 0):
     first = nets[0]
     history = {k: [float(v) for v in vals] for k, vals in first["history"].items()}
     stop = first["stop"]
-    n_run = len(history.get("loss", []))
-    best = int(stop.best_epoch) + 1 if stop.best_weights is not None else n_run
-    return {"tf": tf, "models": [n["model"] for n in nets], "sets": sets, "y": y, "lo": lo,
-            "span": span, "src": src, "grid": grid, "history": history, "size": data.shape[-1], "pre": pre,
-            "input_mode": mode, "best_epoch": best, "stopped_early": bool(stop.stopped_epoch > 0),
-            "restarts": sum(n["restarts"] for n in nets), "val_prediction_spread": min(n["spread"] for n in nets)}
+    best = int(stop.best_epoch) + 1 if stop.best_weights is not None else len(history.get("loss", []))
+    return {"models": [n["model"] for n in nets], "sets": sets, "y": y, "lo": lo, "span": span, "src": src,
+            "grid": grid, "history": history, "pre": pre, "input_mode": mode, "best_epoch": best,
+            "stopped_early": bool(stop.stopped_epoch > 0), "restarts": sum(n["restarts"] for n in nets),
+            "val_prediction_spread": min(n["spread"] for n in nets)}
+
+
+def _fit(exp: Experiment, data: CutoutFile, verbose: int = 0) -> dict:
+    """Train the network(s) of an experiment (or of an amortised group); returns a context for evaluation.
+
+    With ``networks_per_seed`` > 1 the context holds every network (predictions are their mean); the history,
+    best epoch and stopping of the record are the first network's, restarts the sum over networks. With ``folds``
+    > 1 one such set of networks per fold (``ctx["folds"]``): the test set pools the folds' test sets, the rest of
+    the context is the first fold's (restarts summed, the smallest validation spread)."""
+    tf = seed_everything(exp.seed)
+    folds = exp.training.folds
+    if folds <= 1:
+        return {"tf": tf, **_fit_split(exp, data, experiment_indices(exp, data), verbose), "folds": None}
+    parts = []
+    for k in range(folds):
+        part = _fit_split(exp, data, experiment_indices(exp, data, k), verbose)
+        if parts and exp.normalisation != "dataset":   # the same inputs for every fold: keep one copy
+            part["pre"], part["src"] = parts[0]["pre"], parts[0]["src"]
+        parts.append(part)
+    first = parts[0]
+    pooled = {s: np.concatenate([p[s]["test"] for p in parts]) for s in ("sets", "y")}
+    return {"tf": tf, **first, "sets": {**first["sets"], "test": pooled["sets"]},
+            "y": {**first["y"], "test": pooled["y"]}, "folds": parts,
+            "restarts": sum(p["restarts"] for p in parts),
+            "val_prediction_spread": min(p["val_prediction_spread"] for p in parts)}
 
 
 def _predict(ctx: dict, exp: Experiment, data: CutoutFile, file_idx: np.ndarray, batch_size: int = 128) -> np.ndarray:
@@ -291,14 +324,17 @@ def _record(exp: Experiment, data: CutoutFile, ctx: dict, wall_time_s: float) ->
 
     tf = ctx["tf"]
     sets, y = ctx["sets"], ctx["y"]
-    pred = {k: _predict(ctx, exp, data, sets[k]) for k in ("train", "val", "test")}
+    pred = {k: _predict(ctx, exp, data, sets[k]) for k in ("train", "val")}
+    folds = ctx["folds"] or [ctx]
+    pred["test"] = np.concatenate([_predict(f, exp, data, f["sets"]["test"]) for f in folds])
+    null_test = np.concatenate([np.full(len(f["sets"]["test"]), np.mean(f["y"]["train"])) for f in folds])
     record: dict = {"experiment": exp.to_dict(), "hash": exp.hash, "case": exp.case, "name": exp.name,
                     "data": {"path": str(data.path), "fingerprint": data.fingerprint(), "source": data.source}}
     cat = data.catalogue
     truth = cat["true_log_age"].to_numpy(float) if "true_log_age" in cat else None
     rows = []
     for k in ("train", "val", "test"):
-        sc = score_set(pred[k], y[k], y["train"])
+        sc = score_set(pred[k], y[k], y["train"], null_prediction=null_test if k == "test" and ctx["folds"] else None)
         record.update({f"{k}_{m}": v for m, v in sc.items()})
         part = pd.DataFrame({"index": sets[k], "cluster_id": data.cluster_ids[sets[k]],
                              "galaxy_id": data.galaxy_ids[sets[k]], "set": k, "label": y[k], "pred": pred[k]})
@@ -314,7 +350,8 @@ def _record(exp: Experiment, data: CutoutFile, ctx: dict, wall_time_s: float) ->
         "history": history, "epochs_run": len(history.get("loss", [])), "best_epoch": ctx["best_epoch"],
         "stopped_early": ctx["stopped_early"], "restarts": ctx["restarts"],
         "val_prediction_spread": round(ctx["val_prediction_spread"], 4),
-        "n_params": int(ctx["models"][0].count_params()), "networks": len(ctx["models"]), "masking": exp.masking,
+        "n_params": int(ctx["models"][0].count_params()), "networks": len(ctx["models"]), "folds": len(folds),
+        "masking": exp.masking,
         "trained_on_diameters": ctx["grid"],
         "label_lo": ctx["lo"], "label_span": ctx["span"],
         "predictions": pd.concat(rows, ignore_index=True).to_dict(orient="list"),

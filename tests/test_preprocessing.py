@@ -144,6 +144,26 @@ def test_authors_split_sizes_and_order():
         make_split("by_moon_phase", 10)
 
 
+def test_kfold_split_tests_every_position_once():
+    from clusterage_utils.preprocessing import kfold_split
+
+    n = 503
+    parts = [kfold_split(n, 5, k, seed=42) for k in range(5)]
+    tests = np.concatenate([te for _, _, te in parts])
+    assert sorted(tests.tolist()) == list(range(n))                        # each position tested exactly once
+    for tr, va, te in parts:
+        assert len(set(tr) | set(va) | set(te)) == n == len(tr) + len(va) + len(te)   # a partition per fold
+        assert len(va) == int(0.15 * n) and len(te) in (100, 101)
+    shuffled = np.concatenate(random_split(n))                            # the study's shuffle of the positions
+    assert parts[0][2].tolist() == shuffled[:100].tolist() and parts[4][2].tolist() == shuffled[402:].tolist()
+    with pytest.raises(ValueError, match="folds >= 2"):
+        kfold_split(n, 1, 0)
+    with pytest.raises(ValueError, match="0 <= fold < folds"):
+        kfold_split(n, 5, 5)
+    with pytest.raises(ValueError, match="nothing to train on"):
+        kfold_split(n, 2, 0, val_fraction=0.6)
+
+
 def test_samples():
     a = np.array([6.0, 6.9, 7.0, 8.0, 9.5, 9.6, 10.14])
     assert list(select_sample(a, "full")) == list(range(7))

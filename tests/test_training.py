@@ -2,6 +2,7 @@
 import dataclasses
 
 import numpy as np
+import pandas as pd
 import pytest
 from helpers import TOY
 
@@ -179,3 +180,43 @@ def test_an_ensemble_predicts_the_mean_of_its_networks(toy_file):
     with pytest.raises(ValueError, match="cannot save an ensemble"):
         train_experiment(Experiment(training=dataclasses.replace(quick, networks_per_seed=2)), cf,
                          model_path="unused.keras")
+
+
+def test_kfold_evaluation_scores_every_cluster_once_with_each_folds_own_null(toy_file, tmp_path, monkeypatch):
+    """folds=2: two networks per seed, one per fold; the record's test set is the whole sample, each cluster
+    predicted by the network that did not train on it, and the null of each fold is its own training mean."""
+    import clusterage_utils.training as training
+    from clusterage_utils.metrics import scatter_dex
+    from clusterage_utils.preprocessing import kfold_split
+    from clusterage_utils.profiles import Profile
+
+    quick = dataclasses.replace(TOY, epochs=2, patience=2, folds=2, diameters_px=(0, 8))
+    cf = open_cutouts(toy_file)
+    e = Experiment(training=quick)
+    assert e.hash != Experiment(training=dataclasses.replace(quick, folds=1)).hash
+    assert Experiment(training=dataclasses.replace(quick, folds=1)).hash == \
+        Experiment(training=dataclasses.replace(TOY, epochs=2, patience=2, diameters_px=(0, 8))).hash
+    trained = []
+    real = training._train_network
+    monkeypatch.setattr(training, "_train_network", lambda ex, d, setup, seed: trained.append(setup["sets"]) or
+                        real(ex, d, setup, seed))
+    rec = training.train_experiment(e, cf)
+    n = cf.n
+    assert rec["folds"] == 2 and rec["n_test"] == n and len(trained) == 2
+    preds = pd.DataFrame(rec["predictions"])
+    test = preds[preds["set"] == "test"]
+    assert sorted(test["index"]) == list(range(n))
+    for k, sets in enumerate(trained):                   # each fold's network never saw its test clusters
+        assert set(sets["test"]) == set(np.asarray(kfold_split(n, 2, k)[2]))
+        assert not set(sets["test"]) & (set(sets["train"]) | set(sets["val"]))
+    label = np.asarray(cf.log_ages, float)
+    null = np.concatenate([np.full(len(s["test"]), label[s["train"]].mean()) for s in trained])
+    truth = label[np.concatenate([s["test"] for s in trained])]
+    assert rec["test_null_scatter_dex"] == pytest.approx(scatter_dex(null, truth))
+    assert rec["test_scatter_dex"] == pytest.approx(scatter_dex(test["pred"], test["label"]))
+    amortised = masking_sweep("mask_centre", "five_band", "full", Profile("toy", ("NGC_628C",), 1.0, quick),
+                              masking="amortised")
+    recs = training.train_amortised(amortised, cf)
+    assert [r["n_test"] for r in recs] == [n, n] and len(trained) == 4
+    with pytest.raises(ValueError, match="needs split='random'"):
+        training.train_experiment(dataclasses.replace(e, split="galaxy"), cf)
