@@ -89,7 +89,8 @@ class TrainingSettings:
         1: one train / validation / test split (the study's 70 / 15 / 15). K >= 2: K-fold evaluation
         (:func:`~clusterage_utils.preprocessing.kfold_split`, random splits only): K networks per seed, each
         trained and validated without one fold and predicting it, so that every cluster of the sample is scored
-        once by a network that never saw it - a test set K times larger, at K times the training. The record's
+        once by a network that never saw it - a test set K times larger, at K times the training. Each fold's
+        network starts from its own member seed (:func:`~clusterage_utils.recipe.member_seed`). The record's
         scores on the test set pool the folds (each fold's null is its own training mean); its training and
         validation scores, history and stopping are the first fold's.
     rotations : str

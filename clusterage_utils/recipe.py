@@ -73,7 +73,8 @@ def member_seed(seed: int, member: int) -> int:
     seed : int
         The experiment's seed.
     member : int
-        0, 1, ... below ``networks_per_seed``.
+        0, 1, ... below ``networks_per_seed`` (times ``folds`` with K-fold evaluation: fold k's networks are
+        members ``k x networks_per_seed`` on).
     """
     return int(seed) + 1_000 * int(member)
 

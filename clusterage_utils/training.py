@@ -245,8 +245,10 @@ def _train_network(exp: Experiment, data: CutoutFile, setup: dict, seed: int) ->
     return kept
 
 
-def _fit_split(exp: Experiment, data: CutoutFile, sets: dict, verbose: int) -> dict:
-    """Train the network(s) of one split (the experiment's, or one fold of it); returns their evaluation context."""
+def _fit_split(exp: Experiment, data: CutoutFile, sets: dict, verbose: int, first_member: int = 0) -> dict:
+    """Train the network(s) of one split (the experiment's, or one fold of it), from the member seeds
+    ``first_member``, ``first_member + 1``, ... (:func:`~clusterage_utils.recipe.member_seed`); returns their
+    evaluation context."""
     from .recipe import member_seed, steps_per_epoch
 
     st = exp.training
@@ -262,7 +264,8 @@ def _fit_split(exp: Experiment, data: CutoutFile, sets: dict, verbose: int) -> d
     ds, x_val, src, pre = _input_pipeline(exp, data, sets, grid, y_train, mode)
     setup = {"sets": sets, "grid": grid, "y_train": y_train, "y_val": y_val, "x_val": x_val, "mode": mode, "ds": ds,
              "steps": steps_per_epoch(len(y_train), st, amortised=exp.masking == "amortised"), "verbose": verbose}
-    nets = [_train_network(exp, data, setup, member_seed(exp.seed, m)) for m in range(max(1, st.networks_per_seed))]
+    nets = [_train_network(exp, data, setup, member_seed(exp.seed, first_member + m))
+            for m in range(max(1, st.networks_per_seed))]
     first = nets[0]
     history = {k: [float(v) for v in vals] for k, vals in first["history"].items()}
     stop = first["stop"]
@@ -278,15 +281,17 @@ def _fit(exp: Experiment, data: CutoutFile, verbose: int = 0) -> dict:
 
     With ``networks_per_seed`` > 1 the context holds every network (predictions are their mean); the history,
     best epoch and stopping of the record are the first network's, restarts the sum over networks. With ``folds``
-    > 1 one such set of networks per fold (``ctx["folds"]``): the test set pools the folds' test sets, the rest of
-    the context is the first fold's (restarts summed, the smallest validation spread)."""
+    > 1 one such set of networks per fold (``ctx["folds"]``), each fold's from new member seeds (initial weights
+    and training stream: a seed's pooled score averages over the folds' networks instead of repeating one start):
+    the test set pools the folds' test sets, the rest of the context is the first fold's (restarts summed, the
+    smallest validation spread)."""
     tf = seed_everything(exp.seed)
     folds = exp.training.folds
     if folds <= 1:
         return {"tf": tf, **_fit_split(exp, data, experiment_indices(exp, data), verbose), "folds": None}
-    parts = []
+    parts, per_fold = [], max(1, exp.training.networks_per_seed)
     for k in range(folds):
-        part = _fit_split(exp, data, experiment_indices(exp, data, k), verbose)
+        part = _fit_split(exp, data, experiment_indices(exp, data, k), verbose, first_member=k * per_fold)
         if parts and exp.normalisation != "dataset":   # the same inputs for every fold: keep one copy
             part["pre"], part["src"] = parts[0]["pre"], parts[0]["src"]
         parts.append(part)

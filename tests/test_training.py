@@ -189,6 +189,7 @@ def test_kfold_evaluation_scores_every_cluster_once_with_each_folds_own_null(toy
     from clusterage_utils.metrics import scatter_dex
     from clusterage_utils.preprocessing import kfold_split
     from clusterage_utils.profiles import Profile
+    from clusterage_utils.recipe import member_seed
 
     quick = dataclasses.replace(TOY, epochs=2, patience=2, folds=2, diameters_px=(0, 8))
     cf = open_cutouts(toy_file)
@@ -198,11 +199,13 @@ def test_kfold_evaluation_scores_every_cluster_once_with_each_folds_own_null(toy
         Experiment(training=dataclasses.replace(TOY, epochs=2, patience=2, diameters_px=(0, 8))).hash
     trained = []
     real = training._train_network
+    seeds = []
     monkeypatch.setattr(training, "_train_network", lambda ex, d, setup, seed: trained.append(setup["sets"]) or
-                        real(ex, d, setup, seed))
+                        seeds.append(seed) or real(ex, d, setup, seed))
     rec = training.train_experiment(e, cf)
     n = cf.n
     assert rec["folds"] == 2 and rec["n_test"] == n and len(trained) == 2
+    assert seeds == [member_seed(e.seed, 0), member_seed(e.seed, 1)]      # each fold's network its own start
     preds = pd.DataFrame(rec["predictions"])
     test = preds[preds["set"] == "test"]
     assert sorted(test["index"]) == list(range(n))
