@@ -27,7 +27,7 @@ _HASH_NEUTRAL_TRAINING = {"flips": False, "precision": "float32", "jit_compile":
                           "min_steps_per_epoch": 0, "clipnorm": 0.0, "amortised_passes": 1,
                           "amortised_to_cap": False,
                           "collapse_restarts": 0, "min_dense_units": 4, "networks_per_seed": 1,
-                          "folds": 1}
+                          "folds": 1, "collapse_spread": 0.1}
 #: Never in the hash: ``input_mode`` (every mode gives identical batches), ``seeds`` (the experiment's own seed is
 #: ``Experiment.seed``; adding a seed to a profile must not retrain the others) and the sweep grids, which only an
 #: amortised model is trained on (it keeps the grid of its unit).

@@ -55,11 +55,14 @@ class TrainingSettings:
     min_epochs : int
         Early stopping may stop (and the best weights are chosen) only from this epoch on.
     collapse_restarts : int
-        A network whose validation predictions collapsed to (nearly) one value
-        (:data:`~clusterage_utils.recipe.COLLAPSE_SPREAD`) is trained again from new initial weights and a new
+        A network whose validation predictions collapsed to (nearly) one value (their spread below
+        ``collapse_spread`` x the labels') is trained again from new initial weights and a new
         order of its training stream, at most this many times; of all attempts the first that did not collapse is
         kept (or, if all did, the one with the lowest validation loss). The record keeps the count (``restarts``)
         and the health report shows it. Decided on the validation set, never the test set.
+    collapse_spread : float
+        The validation spread (:func:`~clusterage_utils.recipe.prediction_spread`) below which a network counts as
+        collapsed (default :data:`~clusterage_utils.recipe.COLLAPSE_SPREAD`).
     min_dense_units : int
         Floor on the width of the hidden dense layers (:func:`~clusterage_utils.model.build_cnn`).
     clipnorm : float
@@ -131,6 +134,7 @@ class TrainingSettings:
     min_dense_units: int = 4
     clipnorm: float = 0.0
     collapse_restarts: int = 0
+    collapse_spread: float = 0.1
     networks_per_seed: int = 1
     folds: int = 1
     rotations: str = "all"

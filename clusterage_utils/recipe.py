@@ -22,13 +22,14 @@ __all__ = ["LR_SCHEDULES", "COLLAPSE_SPREAD", "steps_per_epoch", "learning_rate"
 
 LR_SCHEDULES = ("constant", "cosine")
 
-#: A trained network whose validation predictions spread less than this fraction of the labels' spread has
-#: collapsed to (nearly) one value: it is re-initialised (``TrainingSettings.collapse_restarts``) and, if every
-#: attempt collapses, the one with the lowest validation loss is kept. Measured on a laptop build: the far-group
+#: The default (``TrainingSettings.collapse_spread``): a trained network whose validation predictions spread less
+#: than this fraction of the labels' spread has collapsed to (nearly) one value: it is re-initialised
+#: (``TrainingSettings.collapse_restarts``) and, if every attempt collapses, the one with the lowest validation loss
+#: is kept. Measured on a laptop build: the far-group
 #: seeds that collapsed to the mean spread 0.03-0.09, their siblings that learnt 0.37-0.49; 16 of ~110 networks
 #: were below 0.1, nearly all with the initial weights of seed 1 (the same draw in every case), the rest cases
 #: with (almost) no signal, where a second try costs time and changes little.
-COLLAPSE_SPREAD = 0.1
+COLLAPSE_SPREAD = TrainingSettings.collapse_spread
 
 
 def prediction_spread(predictions: np.ndarray, labels: np.ndarray) -> float:

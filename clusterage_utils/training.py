@@ -216,7 +216,7 @@ def _train_network(exp: Experiment, data: CutoutFile, setup: dict, seed: int) ->
     """Train one network from ``seed`` (its initial weights and training stream; the validation set stays the
     experiment's); a collapsed network starts again (recipe docstring). Returns the attempt kept."""
     from .model import build_cnn
-    from .recipe import COLLAPSE_SPREAD, callbacks, init_seed, learning_rate, prediction_spread
+    from .recipe import callbacks, init_seed, learning_rate, prediction_spread
 
     st, sets, grid, y_train, mode = exp.training, setup["sets"], setup["grid"], setup["y_train"], setup["mode"]
     x_val, y_val, steps, size = setup["x_val"], setup["y_val"], setup["steps"], data.shape[-1]
@@ -240,7 +240,7 @@ def _train_network(exp: Experiment, data: CutoutFile, setup: dict, seed: int) ->
         _log.info("%s seed %d attempt %d: validation spread %.3f, best validation loss %.4f", exp.name, seed,
                   restarts, spread, attempt["val_loss"])
         kept = attempt if kept is None or attempt["val_loss"] < kept["val_loss"] else kept  # all collapsed: best
-        if spread >= COLLAPSE_SPREAD:
+        if spread >= st.collapse_spread:
             return attempt
     return kept
 

@@ -141,16 +141,14 @@ def test_saved_model_reproduces_the_stored_predictions(toy_file, tmp_path):
     np.testing.assert_allclose(out * rec["label_span"] + rec["label_lo"], test["pred"], atol=1e-4)
 
 
-def test_a_collapsed_network_is_reinitialised_and_the_best_attempt_kept(toy_file, monkeypatch):
-    from clusterage_utils import recipe
+def test_a_collapsed_network_is_reinitialised_and_the_best_attempt_kept(toy_file):
     from clusterage_utils.training import train_experiment
 
     quick = dataclasses.replace(TOY, epochs=2, patience=2)
     cf = open_cutouts(toy_file)
     plain = train_experiment(Experiment(training=quick), cf)
     assert plain["restarts"] == 0 and plain["val_prediction_spread"] > 0          # recorded, not collapsed to 0
-    monkeypatch.setattr(recipe, "COLLAPSE_SPREAD", np.inf)          # every attempt now counts as collapsed
-    twice = dataclasses.replace(quick, collapse_restarts=1)
+    twice = dataclasses.replace(quick, collapse_restarts=1, collapse_spread=np.inf)  # every attempt collapsed
     rec = train_experiment(Experiment(training=twice), cf)
     if rec["restarts"] == 0:          # the first attempt (= the plain run) had the lower validation loss
         assert rec["predictions"]["pred"] == plain["predictions"]["pred"]
