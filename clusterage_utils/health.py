@@ -168,12 +168,12 @@ def seed_range_floor(store, scores: pd.DataFrame, draws: int = SEED_RANGE_DRAWS)
     return pd.DataFrame(rows, columns=["case", "seed_range_floor_dex", "seed_range_p"])
 
 
-
 def _seed_range_parts(cases: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """Reference-label cases with several seeds: the distance groups' and the others'."""
     multi = cases[(cases["n_seeds"] > 1) & (cases["labels"] != "shuffled")]
     in_group = multi["group"].notna() & (multi["group"] != "all")
     return {"group": multi[in_group], "rest": multi[~in_group]}
+
 
 def seed_range_parts(cases: pd.DataFrame) -> dict[str, float | int | str | bool]:
     """Seed ranges against their floor, for the distance groups and for the other cases, as flat numbers for prose.
@@ -204,14 +204,14 @@ def seed_range_parts(cases: pd.DataFrame) -> dict[str, float | int | str | bool]
     return out
 
 
-
 def study_seed_range_parts(cases: pd.DataFrame, draws: int = 200, preds: pd.DataFrame | None = None
                            ) -> dict[str, float]:
     """What the study's own networks' seeds differ by on test sets the size of the book's: a real-data yardstick.
 
     Reads the study's released per-cluster predictions (:func:`~clusterage_utils.study.study_seed_ranges`; about
     a second) and, for the distance groups and for the other cases with several seeds, draws test subsets of each
-    of their test sizes and as many of the study's models as the cases have seeds.
+    of their test sizes and as many of the study's models as the cases have seeds (both capped at what the study
+    has: its largest test set and its models per configuration).
 
     Parameters
     ----------
@@ -236,10 +236,13 @@ def study_seed_range_parts(cases: pd.DataFrame, draws: int = 200, preds: pd.Data
             out[f"{part}_study_p90"] = float("nan")
             continue
         preds = study_predictions() if preds is None else preds
-        ranges = study_seed_ranges(sorted(rows["n_test"].astype(int).unique()), int(rows["n_seeds"].mode()[0]),
-                                   draws, preds=preds)
+        largest = int(preds[preds["split"] == "test"].groupby("configuration", observed=True)["row"].nunique().max())
+        sizes = sorted({min(int(n), largest) for n in rows["n_test"]})
+        n_seeds = min(int(rows["n_seeds"].mode()[0]), int(preds["model"].nunique()))
+        ranges = study_seed_ranges(sizes, n_seeds, draws, preds=preds)
         out[f"{part}_study_p90"] = float(np.quantile(ranges["seed_range_dex"], 0.9))
     return out
+
 
 def _neighbours(panel: pd.DataFrame, kind: str) -> list[tuple[pd.Series, pd.Series]]:
     """(smaller diameter, larger diameter) rows of one sweep, the unmasked case first for inner masking."""

@@ -180,3 +180,5 @@ def test_study_seed_range_parts_match_each_part_to_its_test_sizes():
     parts = study_seed_range_parts(cases, draws=20)
     assert parts["group_study_p90"] > parts["rest_study_p90"] > 0
     assert np.isnan(study_seed_range_parts(cases.assign(n_seeds=1), draws=20)["group_study_p90"])
+    big = study_seed_range_parts(cases.assign(n_seeds=8, n_test=5000), draws=5)     # a profile beyond the study's
+    assert np.isfinite(big["rest_study_p90"])
