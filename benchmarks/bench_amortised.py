@@ -43,6 +43,7 @@ SETTINGS = {
     "3 passes, to the cap": dict(amortised_passes=3, amortised_to_cap=True),
     "1 pass, to the cap": dict(amortised_passes=1, amortised_to_cap=True),
     "1 pass, to the cap, 2 networks": dict(amortised_passes=1, amortised_to_cap=True, networks_per_seed=2),
+    "3 passes, to the cap, 20 epochs": dict(amortised_passes=3, amortised_to_cap=True, epochs=20),
     "1 pass, to the cap, 5 folds": dict(amortised_passes=1, amortised_to_cap=True, folds=5),
     "1 pass, to the cap, restart below 0.25": dict(amortised_passes=1, amortised_to_cap=True, collapse_spread=0.25),
     "1 pass, to the cap, restart below 0.25, 5 folds": dict(amortised_passes=1, amortised_to_cap=True,
