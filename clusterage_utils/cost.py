@@ -16,7 +16,8 @@ from .experiments import case_experiments
 from .paths import default_cutouts_path, default_store_path, project_root
 from .profiles import get_profile
 
-__all__ = ["plan", "measured_cost", "benchmark_results", "save_benchmark", "machine_description"]
+__all__ = ["plan", "measured_cost", "benchmark_results", "benchmark_numbers", "save_benchmark",
+           "machine_description"]
 
 
 def measured_cost(profile: str, store: str | os.PathLike | None = None, build_dir: str | os.PathLike | None = None
@@ -198,3 +199,31 @@ def benchmark_results(name: str) -> tuple[pd.DataFrame, dict] | None:
         return None
     meta = json.loads((d / f"{name}.json").read_text()) if (d / f"{name}.json").exists() else {}
     return pd.read_csv(d / f"{name}.csv"), meta
+
+
+def benchmark_numbers(table: pd.DataFrame, keys: dict[str, tuple], by: tuple[str, ...] = ("setting",)
+                      ) -> dict[str, float]:
+    """Numbers for a page's prose from a benchmark table: each the mean of one column over the matching rows.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A benchmark's table (:func:`benchmark_results`); may be empty.
+    keys : dict
+        ``name -> (*values of the by-columns, column)``, e.g. ``{"range": ("1 pass", "seed_range_p90")}``.
+    by : tuple of str
+        The columns whose values select the rows (e.g. ``("setting",)`` or ``("panel", "setting")``).
+
+    Returns
+    -------
+    dict
+        ``name -> float``: the mean over the matching rows (over a benchmark's panels, with ``by=("setting",)``),
+        NaN where no row matches or the column is missing (a benchmark not run in this checkout).
+    """
+    out = {}
+    for name, (*values, column) in keys.items():
+        rows = table
+        for col, value in zip(by, values, strict=True):
+            rows = rows[rows[col] == value] if col in rows else rows.iloc[:0]
+        out[name] = float(rows[column].mean()) if column in rows and len(rows) else float("nan")
+    return out

@@ -26,3 +26,16 @@ def test_benchmark_results_round_trip(tmp_path, monkeypatch):
     cost.save_benchmark("demo", pd.DataFrame({"a": [1, 2]}), note="test")
     frame, meta = cost.benchmark_results("demo")
     assert list(frame["a"]) == [1, 2] and meta["note"] == "test" and "cores" in meta["machine"]
+
+
+def test_benchmark_numbers_average_the_matching_rows_and_read_nan_for_what_is_missing():
+    import numpy as np
+    import pandas as pd
+
+    from clusterage_utils.cost import benchmark_numbers
+
+    table = pd.DataFrame({"setting": ["a", "a", "b"], "panel": ["p", "q", "p"], "x": [1.0, 3.0, 5.0]})
+    got = benchmark_numbers(table, {"a": ("a", "x"), "b": ("b", "x"), "none": ("c", "x"), "col": ("a", "y")})
+    assert got["a"] == 2.0 and got["b"] == 5.0 and np.isnan(got["none"]) and np.isnan(got["col"])
+    assert benchmark_numbers(table, {"aq": ("q", "a", "x")}, by=("panel", "setting")) == {"aq": 3.0}
+    assert np.isnan(benchmark_numbers(pd.DataFrame(), {"a": ("a", "x")})["a"])
