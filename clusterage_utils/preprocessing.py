@@ -221,13 +221,17 @@ def select_sample(log_ages: np.ndarray, sample: str) -> np.ndarray:
     raise ValueError(f"sample must be one of {SAMPLES}, got {sample!r}")
 
 
+def _study_shuffle(n: int, seed: int) -> np.ndarray:
+    """``range(n)`` shuffled as the authors' code does: Python ``random.seed(seed); random.shuffle(...)``."""
+    order = list(range(n))
+    random.Random(seed).shuffle(order)
+    return np.asarray(order, dtype=np.int64)
+
+
 def random_split(n: int, seed: int = 42, train_fraction: float = 0.7, **_) -> tuple[np.ndarray, ...]:
     """The study's split of ``range(n)``: Python ``random.seed(seed); random.shuffle(...)``, the first
     int(0.7 n) for training and the rest halved into validation and test (n = 8651 gives 6055/1298/1298)."""
-    order = list(range(n))
-    rnd = random.Random(seed)
-    rnd.shuffle(order)
-    order = np.asarray(order, dtype=np.int64)
+    order = _study_shuffle(n, seed)
     n_train = int(train_fraction * n)
     n_val = (n - n_train) // 2
     return order[:n_train], order[n_train:n_train + n_val], order[n_train + n_val:]
@@ -267,9 +271,7 @@ def kfold_split(n: int, folds: int, fold: int, seed: int = 42, val_fraction: flo
     """
     if folds < 2 or not 0 <= fold < folds:
         raise ValueError(f"need folds >= 2 and 0 <= fold < folds, got folds={folds}, fold={fold}")
-    order = list(range(n))
-    random.Random(seed).shuffle(order)
-    order = np.asarray(order, dtype=np.int64)
+    order = _study_shuffle(n, seed)
     lo, hi = fold * n // folds, (fold + 1) * n // folds
     rest = np.concatenate([order[:lo], order[hi:]])
     n_val = int(val_fraction * n)

@@ -62,7 +62,9 @@ class TrainingSettings:
         and the health report shows it. Decided on the validation set, never the test set.
     collapse_spread : float
         The validation spread (:func:`~clusterage_utils.recipe.prediction_spread`) below which a network counts as
-        collapsed (default :data:`~clusterage_utils.recipe.COLLAPSE_SPREAD`).
+        collapsed (default :data:`~clusterage_utils.recipe.COLLAPSE_SPREAD`). A stricter rule (0.25) restarts the
+        distance groups' networks that nearly collapse (see ``folds``); on their one-split laptop sweeps it changed
+        little, so the profiles keep the default.
     min_dense_units : int
         Floor on the width of the hidden dense layers (:func:`~clusterage_utils.model.build_cnn`).
     clipnorm : float
@@ -95,7 +97,10 @@ class TrainingSettings:
         once by a network that never saw it - a test set K times larger, at K times the training. Each fold's
         network starts from its own member seed (:func:`~clusterage_utils.recipe.member_seed`). The record's
         scores on the test set pool the folds (each fold's null is its own training mean); its training and
-        validation scores, history and stopping are the first fold's.
+        validation scores, history and stopping are the first fold's. No profile uses it: on the distance groups,
+        five folds with ``collapse_spread`` 0.25 narrowed the seed range on test sets of every cluster of a group
+        (``benchmarks/bench_amortised.py``, results ``amortised_folds_groups``), at about six times a group's
+        training, which the laptop profile's hour does not hold.
     rotations : str
         ``"all"``: every training cutout is seen in its four 90-degree rotations each epoch (the study's x4);
         ``"random"``: one random rotation per cutout per epoch (4x cheaper epochs, same augmentation in expectation).
