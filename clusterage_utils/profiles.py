@@ -8,7 +8,8 @@ smoke      3 galaxies, 5 % of Table 1's N (~90 clusters)          1/16-width net
 laptop     15 galaxies, 25 % of Table 1 (~2,160 clusters)         1/16-width convolutions, dense layers >= 32
                                                                   units, warm-up + cosine learning rate,
                                                                   <= 15 epochs, 3 seeds, 10 diameters, amortised
-                                                                  sweeps (3 passes per epoch): the book's default
+                                                                  sweeps (3 passes per epoch), distance groups
+                                                                  scored by 5-fold evaluation: the book's default
                                                                   on a 2-core CPU
 paper      15 galaxies, 100 % (8,651 clusters)                    the study's: full width, Adam 1e-6, 200 epochs,
                                                                   patience 30, 5 seeds, every diameter 0-78 px
@@ -25,7 +26,8 @@ from dataclasses import dataclass, field
 
 from .reference import galaxies
 
-__all__ = ["TrainingSettings", "Profile", "PROFILES", "CPU_RECIPE", "ALL_GALAXIES", "get_profile", "profile_table"]
+__all__ = ["TrainingSettings", "Profile", "PROFILES", "CPU_RECIPE", "GROUP_KFOLD", "ALL_GALAXIES", "get_profile",
+           "profile_table"]
 
 ALL_GALAXIES: tuple[str, ...] = tuple(galaxies().index)
 
@@ -63,8 +65,8 @@ class TrainingSettings:
     collapse_spread : float
         The validation spread (:func:`~clusterage_utils.recipe.prediction_spread`) below which a network counts as
         collapsed (default :data:`~clusterage_utils.recipe.COLLAPSE_SPREAD`). A stricter rule (0.25) restarts the
-        distance groups' networks that nearly collapse (see ``folds``); on their one-split laptop sweeps it changed
-        little, so the profiles keep the default.
+        distance groups' networks that nearly collapse (see ``folds``); the laptop profile uses it there, with five
+        folds (:attr:`Profile.group_training`): on their one-split sweeps alone it changed little.
     min_dense_units : int
         Floor on the width of the hidden dense layers (:func:`~clusterage_utils.model.build_cnn`).
     clipnorm : float
@@ -97,10 +99,11 @@ class TrainingSettings:
         once by a network that never saw it - a test set K times larger, at K times the training. Each fold's
         network starts from its own member seed (:func:`~clusterage_utils.recipe.member_seed`). The record's
         scores on the test set pool the folds (each fold's null is its own training mean); its training and
-        validation scores, history and stopping are the first fold's. No profile uses it: on the distance groups,
-        five folds with ``collapse_spread`` 0.25 narrowed the seed range on test sets of every cluster of a group
+        validation scores, history and stopping are the first fold's. The laptop profile uses five folds (with
+        ``collapse_spread`` 0.25) for the distance groups only (:data:`GROUP_KFOLD`, :attr:`Profile.group_training`):
+        there they narrowed the seed range on test sets of every cluster of a group
         (``benchmarks/bench_amortised.py``, results ``amortised_folds_groups``), at about six times a group's
-        training, which the laptop profile's hour does not hold.
+        training; the paper profile keeps the study's one split.
     rotations : str
         ``"all"``: every training cutout is seen in its four 90-degree rotations each epoch (the study's x4);
         ``"random"``: one random rotation per cutout per epoch (4x cheaper epochs, same augmentation in expectation).
@@ -181,6 +184,14 @@ CPU_RECIPE = dict(width=1 / 16, batch_size=32, learning_rate=3e-3, lr_schedule="
                   min_dense_units=32, collapse_restarts=1, amortised_passes=3, amortised_to_cap=True)
 
 
+#: The distance groups' evaluation in the laptop profile (:attr:`Profile.group_training`): every cluster of a group
+#: scored once by 5-fold evaluation, and networks that nearly collapsed (validation spread below 0.25 x the labels')
+#: trained again. On the four group panels (3 seeds, 10 diameters) it took the seed range p90 from 0.118 to 0.076
+#: dex (largest 0.177 -> 0.145) at 5.8x a group model's training (``benchmarks/bench_amortised.py``, results
+#: ``amortised_folds_groups``; the compute page shows the table).
+GROUP_KFOLD = {"folds": 5, "collapse_spread": 0.25}
+
+
 @dataclass(frozen=True)
 class Profile:
     """A named profile: mock-survey size, training settings, and how the masking sweeps are made.
@@ -197,6 +208,13 @@ class Profile:
     sweep_masking : {"retrain", "amortised"}
         The masking method of the sweeps (chapters 03, 04, 06, 09, 10): one network per diameter (the study), or
         one per panel and seed trained on random diameters, with the study's cases retrained as checks.
+    group_training : dict
+        :class:`TrainingSettings` fields that the distance groups' sweeps (chapters 06 and 10) change, on top of
+        :data:`~clusterage_utils.chapters.masking.GROUP_AMORTISED_PASSES` (empty: the profile's own settings). The
+        laptop profile scores every cluster of a group once by 5-fold evaluation and restarts networks whose
+        validation predictions spread less than 0.25 x the labels' (:data:`GROUP_KFOLD`): on one split a group's
+        test set of 75-99 clusters alone set a seed-range floor of ~0.085 dex, and its networks differed in skill
+        (``benchmarks/bench_amortised.py``, results ``amortised_folds_groups``).
     extensions : {"full", "core"}
         How much of the chapters beyond the study (07 truth tests, 08 leakage, 13 normalisation) to train: every
         variant (``full``), or a core subset that still answers each chapter's question (``core``: the no-coupling
@@ -212,12 +230,17 @@ class Profile:
     description: str = ""
     sweep_masking: str = "retrain"
     extensions: str = "full"
+    group_training: dict = field(default_factory=dict)
 
     def __post_init__(self):
         if self.sweep_masking not in ("retrain", "amortised"):
             raise ValueError(f"sweep_masking must be 'retrain' or 'amortised', got {self.sweep_masking!r}")
         if self.extensions not in ("full", "core"):
             raise ValueError(f"extensions must be 'full' or 'core', got {self.extensions!r}")
+        unknown = set(self.group_training) - {f.name for f in dataclasses.fields(TrainingSettings)}
+        if unknown:
+            raise ValueError(f"profile {self.name!r}: group_training names no TrainingSettings field: "
+                             f"{', '.join(sorted(unknown))}")
 
 
 PROFILES: dict[str, Profile] = {
@@ -241,6 +264,7 @@ PROFILES: dict[str, Profile] = {
         description="the book's default: a 2-core CPU in under an hour",
         sweep_masking="amortised",
         extensions="core",
+        group_training=GROUP_KFOLD,
     ),
     "paper": Profile(
         name="paper",
@@ -280,5 +304,7 @@ def profile_table():
                      "rotations": t.rotations, "seeds": len(t.seeds),
                      "sweep_diameters_px": ", ".join(str(d) for d in t.diameters_px),
                      "sweep_masking": p.sweep_masking, "amortised_passes": t.amortised_passes,
-                     "extensions": p.extensions, "purpose": p.description})
+                     "extensions": p.extensions,
+                     "group_training": ", ".join(f"{k}={v}" for k, v in p.group_training.items()) or "-",
+                     "purpose": p.description})
     return pd.DataFrame(rows).set_index("profile")

@@ -146,3 +146,22 @@ def test_an_amortised_model_may_train_to_the_cap():
         return dataclasses.replace(amortised, training=dataclasses.replace(amortised.training, amortised_to_cap=flag))
 
     assert to_cap_is(True).hash != to_cap_is(False).hash
+
+
+def test_a_profile_s_group_training_reaches_only_the_distance_groups():
+    from clusterage_utils.chapters.masking import sweep_experiments
+    from clusterage_utils.profiles import GROUP_KFOLD, Profile, get_profile
+
+    smoke = get_profile("smoke")
+    prof = dataclasses.replace(smoke, group_training=GROUP_KFOLD)
+    panel = (("five_band", "full"),)
+    whole = sweep_experiments("mask_centre", prof, masking="amortised", panels=panel)
+    far = sweep_experiments("mask_centre", prof, masking="amortised", panels=panel, group="far")
+    assert {(e.training.folds, e.training.collapse_spread) for e in whole} == {(1, smoke.training.collapse_spread)}
+    assert {(e.training.folds, e.training.collapse_spread) for e in far} == {(5, 0.25)}
+    assert {e.hash for e in far}.isdisjoint(
+        e.hash for e in sweep_experiments("mask_centre", smoke, masking="amortised", panels=panel, group="far"))
+    laptop = get_profile("laptop").group_training
+    assert laptop == GROUP_KFOLD
+    with pytest.raises(ValueError, match="group_training names no TrainingSettings field: fold"):
+        Profile(name="bad", galaxies=smoke.galaxies, fraction=0.05, group_training={"fold": 5})

@@ -58,16 +58,18 @@ def sweep_experiments(kind: str, profile: Profile | str, diameters=None, seeds=N
     panels : tuple of (input, sample)
     group : {None, "near", "far"}
         Restrict to a distance group of galaxies (with amortised masking its models make
-        :data:`GROUP_AMORTISED_PASSES` passes per epoch).
+        :data:`GROUP_AMORTISED_PASSES` passes per epoch), trained with the profile's ``group_training``
+        (:class:`~clusterage_utils.profiles.Profile`).
     unit : {"px", "pc"}
     checks : bool
         With amortised masking, also train the study's retrained cases on the sweep (:func:`check_cases`).
     """
     prof = resolve_profile(profile, seeds, diameters if unit == "px" else None, diameters if unit == "pc" else None)
     method = masking or prof.sweep_masking
-    if group is not None and method == "amortised":
+    if group is not None:
+        passes = {"amortised_passes": GROUP_AMORTISED_PASSES} if method == "amortised" else {}
         prof = dataclasses.replace(prof, training=dataclasses.replace(prof.training,
-                                                                      amortised_passes=GROUP_AMORTISED_PASSES))
+                                                                      **{**passes, **prof.group_training}))
     grid = prof.training.diameters_pc if unit == "pc" else prof.training.diameters_px
     exps = [e for inp, sample in panels
             for e in masking_sweep(kind, inp, sample, prof, grid, masking=method, group=group, diameter_unit=unit)]
