@@ -165,3 +165,16 @@ def test_a_profile_s_group_training_reaches_only_the_distance_groups():
     assert laptop == GROUP_KFOLD
     with pytest.raises(ValueError, match="group_training names no TrainingSettings field: fold"):
         Profile(name="bad", galaxies=smoke.galaxies, fraction=0.05, group_training={"fold": 5})
+
+
+def test_the_groups_evaluation_is_described_from_their_experiments():
+    from clusterage_utils.chapters import distance
+    from clusterage_utils.profiles import GROUP_KFOLD, get_profile
+
+    smoke = get_profile("smoke")
+    one = distance.group_evaluation(distance.experiments(smoke))
+    assert one["folds"] == 1 and "one train / validation / test split" in one["evaluation"]
+    kfold = distance.group_evaluation(distance.experiments(dataclasses.replace(smoke, group_training=GROUP_KFOLD)))
+    assert kfold["folds"] == 5 and kfold["collapse_spread"] == 0.25 and kfold["evaluation"].startswith("5-fold")
+    with pytest.raises(ValueError, match="share one evaluation"):
+        distance.group_evaluation([])
