@@ -6,7 +6,8 @@ Per run (:func:`run_flags`)
     plateau at the start: the network never learnt); ``still_improving``: the run hit its epoch cap while its
     validation loss still fell by more than :data:`STILL_IMPROVING_GAIN` over the last three epochs (more epochs
     would have helped); ``restarted``: the first network collapsed to one value on the validation set and was
-    re-initialised (:data:`~clusterage_utils.recipe.COLLAPSE_SPREAD`; the record is of the attempt kept);
+    re-initialised (below ``TrainingSettings.collapse_spread``, by default
+    :data:`~clusterage_utils.recipe.COLLAPSE_SPREAD`; the record is of the attempt kept);
     ``failed_seed``: the run scores within :data:`FAILED_SEED_NULL_FRACTION` of the null
     while another seed of the same case reaches :data:`LEARNT_NULL_FRACTION` x the null or better (a network that
     collapsed to the mean where the data let it learn - early stopping need not notice).
@@ -29,7 +30,6 @@ import numpy as np
 import pandas as pd
 
 from .metrics import CASE_COLUMNS, SCATTER_FACTOR, prediction_matrix, summarise_seeds
-from .recipe import COLLAPSE_SPREAD
 
 __all__ = ["STUCK_EPOCH", "STILL_IMPROVING_GAIN", "FAILED_SEED_NULL_FRACTION", "LEARNT_NULL_FRACTION", "run_flags",
            "case_health", "exchangeable_seed_ranges", "seed_range_floor", "monotonicity_violations",
@@ -330,7 +330,7 @@ def health_summary(report: dict[str, pd.DataFrame]) -> pd.DataFrame:
         ("still improving at the epoch cap", int(ref["still_improving"].sum()),
          f"validation loss fell > {100 * STILL_IMPROVING_GAIN:.0f} % in the last 3 epochs"),
         ("re-initialised after a collapse", int(ref["restarted"].sum()),
-         f"first network's validation predictions spread < {COLLAPSE_SPREAD:g} x the labels'"),
+         "a network's validation predictions spread < collapse_spread x the labels'"),
         ("seed range, 90th percentile (dex)", round(q90, 3), f"over {len(multi)} cases with several seeds"),
         ("seed range, largest (dex)", round(float(multi.max()), 3) if len(multi) else float("nan"),
          ref_cases.loc[multi.idxmax(), "case"] if len(multi) else ""),

@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 
 from .reference import galaxies
 
-__all__ = ["TrainingSettings", "Profile", "PROFILES", "CPU_RECIPE", "GROUP_KFOLD", "ALL_GALAXIES", "get_profile",
-           "profile_table"]
+__all__ = ["TrainingSettings", "Profile", "PROFILES", "CPU_RECIPE", "GROUP_KFOLD", "KEEP_CENTRE_EPOCHS",
+           "ALL_GALAXIES", "get_profile", "profile_table"]
 
 ALL_GALAXIES: tuple[str, ...] = tuple(galaxies().index)
 
@@ -189,7 +189,15 @@ CPU_RECIPE = dict(width=1 / 16, batch_size=32, learning_rate=3e-3, lr_schedule="
 #: trained again. On the four group panels (3 seeds, 10 diameters) it took the seed range p90 from 0.118 to 0.076
 #: dex (largest 0.177 -> 0.145) at 5.8x a group model's training (``benchmarks/bench_amortised.py``, results
 #: ``amortised_folds_groups``; the compute page shows the table).
-GROUP_KFOLD = {"folds": 5, "collapse_spread": 0.25}
+#: Up to three restarts: with one, a white-light far-group seed kept fold networks that collapsed again (validation
+#: spread 0.17, seed range up to 0.145 dex on a laptop build); with three, 0.02-0.095.
+GROUP_KFOLD = {"folds": 5, "collapse_spread": 0.25, "collapse_restarts": 3}
+#: The laptop profile's amortised keep-centre sweeps (:attr:`Profile.keep_centre_training`): 20 epochs instead of
+#: 15. A kept centre of a few pixels carries little signal and its models were still learning at the cap; on the
+#: white-light full panel 20 epochs took the largest seed range from 0.160 to 0.081 dex and the retrained 24 px check
+#: from 0.83 to 0.75 (the study: 0.74), at 1.6x the time per model (``benchmarks/bench_amortised.py``, results
+#: ``amortised_epochs_keep``).
+KEEP_CENTRE_EPOCHS = {"epochs": 20}
 
 
 @dataclass(frozen=True)
@@ -215,6 +223,9 @@ class Profile:
         validation predictions spread less than 0.25 x the labels' (:data:`GROUP_KFOLD`): on one split a group's
         test set of 75-99 clusters alone set a seed-range floor of ~0.085 dex, and its networks differed in skill
         (``benchmarks/bench_amortised.py``, results ``amortised_folds_groups``).
+    keep_centre_training : dict
+        :class:`TrainingSettings` fields that the amortised keep-centre sweeps of the whole sample (chapter 04)
+        change (laptop: :data:`KEEP_CENTRE_EPOCHS`).
     extensions : {"full", "core"}
         How much of the chapters beyond the study (07 truth tests, 08 leakage, 13 normalisation) to train: every
         variant (``full``), or a core subset that still answers each chapter's question (``core``: the no-coupling
@@ -231,16 +242,19 @@ class Profile:
     sweep_masking: str = "retrain"
     extensions: str = "full"
     group_training: dict = field(default_factory=dict)
+    keep_centre_training: dict = field(default_factory=dict)
 
     def __post_init__(self):
         if self.sweep_masking not in ("retrain", "amortised"):
             raise ValueError(f"sweep_masking must be 'retrain' or 'amortised', got {self.sweep_masking!r}")
         if self.extensions not in ("full", "core"):
             raise ValueError(f"extensions must be 'full' or 'core', got {self.extensions!r}")
-        unknown = set(self.group_training) - {f.name for f in dataclasses.fields(TrainingSettings)}
-        if unknown:
-            raise ValueError(f"profile {self.name!r}: group_training names no TrainingSettings field: "
-                             f"{', '.join(sorted(unknown))}")
+        fields = {f.name for f in dataclasses.fields(TrainingSettings)}
+        for name in ("group_training", "keep_centre_training"):
+            unknown = set(getattr(self, name)) - fields
+            if unknown:
+                raise ValueError(f"profile {self.name!r}: {name} names no TrainingSettings field: "
+                                 f"{', '.join(sorted(unknown))}")
 
 
 PROFILES: dict[str, Profile] = {
@@ -265,6 +279,7 @@ PROFILES: dict[str, Profile] = {
         sweep_masking="amortised",
         extensions="core",
         group_training=GROUP_KFOLD,
+        keep_centre_training=KEEP_CENTRE_EPOCHS,
     ),
     "paper": Profile(
         name="paper",
@@ -306,5 +321,6 @@ def profile_table():
                      "sweep_masking": p.sweep_masking, "amortised_passes": t.amortised_passes,
                      "extensions": p.extensions,
                      "group_training": ", ".join(f"{k}={v}" for k, v in p.group_training.items()) or "-",
+                     "keep_centre_training": ", ".join(f"{k}={v}" for k, v in p.keep_centre_training.items()) or "-",
                      "purpose": p.description})
     return pd.DataFrame(rows).set_index("profile")

@@ -59,7 +59,8 @@ def sweep_experiments(kind: str, profile: Profile | str, diameters=None, seeds=N
     group : {None, "near", "far"}
         Restrict to a distance group of galaxies (with amortised masking its models make
         :data:`GROUP_AMORTISED_PASSES` passes per epoch), trained with the profile's ``group_training``
-        (:class:`~clusterage_utils.profiles.Profile`).
+        (:class:`~clusterage_utils.profiles.Profile`). An amortised keep-centre sweep of the whole sample is trained
+        with the profile's ``keep_centre_training`` (its retrained checks are not: other chapters share them).
     unit : {"px", "pc"}
     checks : bool
         With amortised masking, also train the study's retrained cases on the sweep (:func:`check_cases`).
@@ -71,8 +72,13 @@ def sweep_experiments(kind: str, profile: Profile | str, diameters=None, seeds=N
         prof = dataclasses.replace(prof, training=dataclasses.replace(prof.training,
                                                                       **{**passes, **prof.group_training}))
     grid = prof.training.diameters_pc if unit == "pc" else prof.training.diameters_px
+    sweep_prof = prof
+    if kind == "keep_centre" and method == "amortised" and group is None:
+        sweep_prof = dataclasses.replace(prof, training=dataclasses.replace(prof.training,
+                                                                            **prof.keep_centre_training))
     exps = [e for inp, sample in panels
-            for e in masking_sweep(kind, inp, sample, prof, grid, masking=method, group=group, diameter_unit=unit)]
+            for e in masking_sweep(kind, inp, sample, sweep_prof, grid, masking=method, group=group,
+                                   diameter_unit=unit)]
     if method == "amortised" and checks and group is None and unit == "px":
         exps += case_experiments(check_cases(kind, panels), prof)
     return unique(exps)
