@@ -194,9 +194,9 @@ CPU_RECIPE = dict(width=1 / 16, batch_size=32, learning_rate=3e-3, lr_schedule="
 GROUP_KFOLD = {"folds": 5, "collapse_spread": 0.25, "collapse_restarts": 3}
 #: The laptop profile's amortised keep-centre sweeps (:attr:`Profile.keep_centre_training`): 20 epochs instead of
 #: 15. A kept centre of a few pixels carries little signal and its models were still learning at the cap; on the
-#: white-light full panel 20 epochs took the largest seed range from 0.160 to 0.081 dex and the retrained 24 px check
-#: from 0.83 to 0.75 (the study: 0.74), at 1.6x the time per model (``benchmarks/bench_amortised.py``, results
-#: ``amortised_epochs_keep``).
+#: white-light full panel 20 epochs took the largest seed range from 0.160 to 0.081 dex and the mean test scatter
+#: from 0.936 to 0.895, at 1.6x the time per model (``benchmarks/bench_amortised.py``, results
+#: ``amortised_epochs_keep``). The retrained checks on the sweep keep 15: other chapters share them.
 KEEP_CENTRE_EPOCHS = {"epochs": 20}
 
 

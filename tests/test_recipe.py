@@ -158,7 +158,7 @@ def test_a_profile_s_group_training_reaches_only_the_distance_groups():
     whole = sweep_experiments("mask_centre", prof, masking="amortised", panels=panel)
     far = sweep_experiments("mask_centre", prof, masking="amortised", panels=panel, group="far")
     assert {(e.training.folds, e.training.collapse_spread) for e in whole} == {(1, smoke.training.collapse_spread)}
-    assert {(e.training.folds, e.training.collapse_spread) for e in far} == {(5, 0.25)}
+    assert {(e.training.folds, e.training.collapse_spread, e.training.collapse_restarts) for e in far} == {(5, 0.25, 3)}
     assert {e.hash for e in far}.isdisjoint(
         e.hash for e in sweep_experiments("mask_centre", smoke, masking="amortised", panels=panel, group="far"))
     laptop = get_profile("laptop").group_training
@@ -178,3 +178,22 @@ def test_the_groups_evaluation_is_described_from_their_experiments():
     assert kfold["folds"] == 5 and kfold["collapse_spread"] == 0.25 and kfold["evaluation"].startswith("5-fold")
     with pytest.raises(ValueError, match="share one evaluation"):
         distance.group_evaluation([])
+
+
+def test_a_profile_s_keep_centre_training_reaches_only_the_amortised_keep_centre_sweep():
+    from clusterage_utils.chapters.masking import sweep_experiments
+    from clusterage_utils.profiles import KEEP_CENTRE_EPOCHS, Profile, get_profile
+
+    smoke = get_profile("smoke")
+    prof = dataclasses.replace(smoke, keep_centre_training={"epochs": 7})
+    panel = (("white_light", "full"),)
+    outer = sweep_experiments("keep_centre", prof, masking="amortised", panels=panel)
+    inner = sweep_experiments("mask_centre", prof, masking="amortised", panels=panel)
+    amortised = [e for e in outer if e.masking == "amortised"]
+    checks = [e for e in outer if e.masking == "retrain"]
+    assert amortised and checks
+    assert {e.training.epochs for e in amortised} == {7}
+    assert {e.training.epochs for e in checks + inner} == {smoke.training.epochs}   # shared with other chapters
+    assert get_profile("laptop").keep_centre_training == KEEP_CENTRE_EPOCHS
+    with pytest.raises(ValueError, match="keep_centre_training names no TrainingSettings field: epoch"):
+        Profile(name="bad", galaxies=smoke.galaxies, fraction=0.05, keep_centre_training={"epoch": 20})
