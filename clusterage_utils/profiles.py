@@ -275,7 +275,7 @@ PROFILES: dict[str, Profile] = {
         fraction=0.25,
         training=TrainingSettings(**CPU_RECIPE, seeds=(0, 1, 2), diameters_px=(0, 2, 4, 6, 8, 12, 16, 24, 32, 48),
                                   diameters_pc=(0, 15, 30, 60)),
-        description="the book's default: a 2-core CPU in under an hour",
+        description="the book's default, for a 2-core CPU (its time: the compute page)",
         sweep_masking="amortised",
         extensions="core",
         group_training=GROUP_KFOLD,
