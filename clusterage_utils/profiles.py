@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from .reference import galaxies
 
 __all__ = ["TrainingSettings", "Profile", "PROFILES", "CPU_RECIPE", "GROUP_KFOLD", "KEEP_CENTRE_EPOCHS",
-           "ALL_GALAXIES", "get_profile", "profile_table"]
+           "ALL_GALAXIES", "get_profile", "profile_table", "settings_text"]
 
 ALL_GALAXIES: tuple[str, ...] = tuple(galaxies().index)
 
@@ -299,6 +299,12 @@ def get_profile(name: str) -> Profile:
         raise ValueError(f"unknown profile {name!r}; allowed: {', '.join(PROFILES)}") from None
 
 
+def settings_text(changes: dict) -> str:
+    """Setting changes (:attr:`Profile.group_training`, :attr:`Profile.keep_centre_training`) as
+    ``"name=value, ..."`` for tables and prose; ``"none"`` for no change."""
+    return ", ".join(f"{k}={v}" for k, v in changes.items()) or "none"
+
+
 def profile_table():
     """The profiles side by side (for the compute page): survey size and every training setting that differs
     between them."""
@@ -320,7 +326,7 @@ def profile_table():
                      "sweep_diameters_px": ", ".join(str(d) for d in t.diameters_px),
                      "sweep_masking": p.sweep_masking, "amortised_passes": t.amortised_passes,
                      "extensions": p.extensions,
-                     "group_training": ", ".join(f"{k}={v}" for k, v in p.group_training.items()) or "-",
-                     "keep_centre_training": ", ".join(f"{k}={v}" for k, v in p.keep_centre_training.items()) or "-",
+                     "group_training": settings_text(p.group_training),
+                     "keep_centre_training": settings_text(p.keep_centre_training),
                      "purpose": p.description})
     return pd.DataFrame(rows).set_index("profile")

@@ -197,3 +197,10 @@ def test_a_profile_s_keep_centre_training_reaches_only_the_amortised_keep_centre
     assert get_profile("laptop").keep_centre_training == KEEP_CENTRE_EPOCHS
     with pytest.raises(ValueError, match="keep_centre_training names no TrainingSettings field: epoch"):
         Profile(name="bad", galaxies=smoke.galaxies, fraction=0.05, keep_centre_training={"epoch": 20})
+
+
+def test_settings_text_lists_a_profile_s_changes():
+    from clusterage_utils.profiles import GROUP_KFOLD, settings_text
+
+    assert settings_text(GROUP_KFOLD) == "folds=5, collapse_spread=0.25, collapse_restarts=3"
+    assert settings_text({}) == "none"
