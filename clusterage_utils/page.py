@@ -18,7 +18,7 @@ import pandas as pd
 
 from .experiments import Experiment
 from .paths import default_cutouts_path, default_store_path
-from .profiles import Profile, get_profile
+from .profiles import Profile, get_profile, settings_text
 
 __all__ = ["PageContext", "page_context", "SOURCE_DESCRIPTIONS", "glue_numbers", "glue_figure", "glue_table"]
 
@@ -103,6 +103,10 @@ class PageContext:
         seeds = f"{len(t.seeds)} seed" + ("s" if len(t.seeds) != 1 else "")
         amortised = self.profile.sweep_masking == "amortised" and t.amortised_passes > 1
         passes = f", {t.amortised_passes} passes per epoch" if amortised else ""
+        prof = self.profile
+        passes += "".join(f"; {what}: {settings_text(changes)}" for what, changes in
+                          (("distance groups", prof.group_training), ("keep-centre sweeps", prof.keep_centre_training))
+                          if changes)
         return Markdown(
             f"**Built with** profile `{self.profile.name}` (CNN width {t.width:g}"
             f"{f', dense layers ≥ {t.min_dense_units} units' if t.min_dense_units > 4 and t.width < 1 else ''}, "

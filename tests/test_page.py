@@ -25,3 +25,13 @@ def test_header_names_the_file_not_its_folder(toy_file, tmp_path):
     text = ctx.header().data
     assert toy_file.name in text and str(toy_file.parent) not in text
     assert "diameters=[0, 4]" in text and "seeds=" not in text            # only the parameters given
+
+
+def test_header_says_what_a_profile_changes_for_groups_and_keep_centre_sweeps(toy_file, tmp_path):
+    import dataclasses
+
+    ctx = page_context("smoke", data=toy_file, store=tmp_path / "s")
+    assert "distance groups" not in ctx.header().data                     # smoke changes nothing
+    ctx.profile = dataclasses.replace(ctx.profile, group_training={"folds": 5}, keep_centre_training={"epochs": 20})
+    text = ctx.header().data
+    assert "distance groups: folds=5" in text and "keep-centre sweeps: epochs=20" in text
