@@ -112,11 +112,11 @@ def plan(profile: str, gpu_speedup: float | None = None, n_steps: int = 20) -> p
     n_all = sum(round(prof.fraction * g.loc[x, "n_clusters"]) for x in prof.galaxies)
     frac = {"full": 1.0, "restricted": 0.5, "near": 0.23, "far": 0.3}
     rows = []
-    seen: set[str] = set()
-    for c in NOTEBOOKS:
-        exps = [e for e in chapter_experiments(c, prof) if e.hash not in seen]
-        seen |= {e.hash for e in exps}
-        runs = list({e.training_group: e for e in exps}.values())   # an amortised model is trained once
+    trained: set[str] = set()          # models, by training group: an amortised model is trained once for every
+    for c in NOTEBOOKS:                # chapter that evaluates it (chapter 10's parsec sweep: chapter 6's models)
+        runs = [e for e in {e.training_group: e for e in chapter_experiments(c, prof)}.values()
+                if e.training_group not in trained]
+        trained |= {e.training_group for e in runs}
         if c.startswith("07"):  # the surveys of other couplings: the same experiments on other data
             runs += [e for cpl in couplings(prof) if cpl != 1.0 for e in case_experiments(list(TRUTH_CASES), prof)]
         secs = 0.0

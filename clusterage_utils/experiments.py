@@ -117,8 +117,10 @@ class Experiment:
 
     @property
     def grid(self) -> tuple:
-        """The sweep grid an amortised model is trained on (in this experiment's unit), from its settings."""
-        return self.training.diameters_pc if self.diameter_unit == "pc" else self.training.diameters_px
+        """The pixel diameters an amortised model is trained on (``diameters_px``), whatever this experiment's
+        unit: a sweep in parsec evaluates the same model as the sweep in pixels, each cluster masked at its own
+        diameter in pixels (chapter 10), so the two curves differ only in their masks."""
+        return self.training.diameters_px
 
     @classmethod
     def from_dict(cls, d: dict) -> Experiment:
@@ -157,12 +159,13 @@ class Experiment:
 
     @property
     def training_group(self) -> str:
-        """Hash of the model this experiment is evaluated on: its own for retraining; shared by every diameter
-        for amortised masking."""
+        """Hash of the model this experiment is evaluated on: its own for retraining; for amortised masking shared
+        by every diameter, in px or pc (:attr:`grid`)."""
         if self.masking != "amortised":
             return self.hash
         d = self._hash_dict()
         d["diameter"] = None
+        d.pop("diameter_unit", None)
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
 
     @property

@@ -124,7 +124,9 @@ class TrainingSettings:
     diameters_px : tuple of int
         Mask diameters (px) of the masking sweeps; an amortised model is trained on this grid.
     diameters_pc : tuple of int
-        Mask diameters (pc) of the physical-scale sweeps (chapter 10), converted per galaxy with its distance.
+        Mask diameters (pc) of the physical-scale sweeps (chapter 10), converted per cluster with its galaxy's
+        distance. With amortised masking they are evaluated on the models of the pixel sweep (trained on
+        ``diameters_px``), so they add no training.
     """
 
     width: float = 1.0

@@ -7,6 +7,7 @@ fits in memory, else streamed through a generator (identical batches either way)
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import os
@@ -103,13 +104,20 @@ def resolve_input_mode(mode: str, data: CutoutFile, n_processes: int = 1) -> str
 
 
 def mask_grid(exp: Experiment, size: int) -> list[float]:
-    """Diameters, in the experiment's own unit, that its model is trained with: its own (retraining), or the
-    sweep grid of its unit (amortised masking: ``diameters_px`` or ``diameters_pc``), without a zero-diameter
-    keep-centre mask and, in px, without diameters wider than the cutout."""
+    """Diameters that the experiment's model is trained with: its own, in its unit (retraining), or the pixel
+    grid (amortised masking: :attr:`~clusterage_utils.experiments.Experiment.grid`) without a zero-diameter
+    keep-centre mask and without diameters wider than the cutout."""
     if exp.masking == "amortised":
-        return sorted(d for d in exp.grid
-                      if (d <= size or exp.diameter_unit == "pc") and (exp.mask != "keep_centre" or d > 0))
+        return sorted(d for d in exp.grid if d <= size and (exp.mask != "keep_centre" or d > 0))
     return [exp.diameter]
+
+
+def _training_view(exp: Experiment) -> Experiment:
+    """The experiment that trains a model: an amortised model of a sweep in parsec is the sweep's model in pixels
+    (its grid is in pixels; only the evaluation masks are in parsec)."""
+    if exp.masking == "amortised" and exp.diameter_unit != "px":
+        return dataclasses.replace(exp, diameter_unit="px")
+    return exp
 
 
 @functools.lru_cache(maxsize=512)
@@ -136,11 +144,9 @@ def visible_for(exp: Experiment, data: CutoutFile, file_idx: np.ndarray, diamete
 
 def mask_table(exp: Experiment, data: CutoutFile, grid) -> tuple[np.ndarray, np.ndarray]:
     """Every mask an amortised model can draw: the distinct visible-pixel masks (M, H, W) and, for each cutout of
-    the file and each grid diameter, the index of its mask (N, G) - in pc the mask depends on the galaxy."""
+    the file and each diameter of the (pixel) grid, the index of its mask (N, G)."""
     size = data.shape[-1]
     d = np.broadcast_to(np.asarray(grid, float)[None, :], (data.n, len(grid)))
-    if exp.diameter_unit == "pc":
-        d = np.minimum(np.round(d / data.catalogue["pc_per_px"].to_numpy(float)[:, None], 2), size)
     uniq, inv = np.unique(d, return_inverse=True)
     masks = np.stack([_circle_mask(exp.mask, float(u), size, exp.mask_convention) for u in uniq])
     return masks, inv.reshape(d.shape).astype(np.int32)
@@ -285,6 +291,7 @@ def _fit(exp: Experiment, data: CutoutFile, verbose: int = 0) -> dict:
     and training stream: a seed's pooled score averages over the folds' networks instead of repeating one start):
     the test set pools the folds' test sets, the rest of the context is the first fold's (restarts summed, the
     smallest validation spread)."""
+    exp = _training_view(exp)
     tf = seed_everything(exp.seed)
     folds = exp.training.folds
     if folds <= 1:
@@ -308,7 +315,8 @@ def _predict(ctx: dict, exp: Experiment, data: CutoutFile, file_idx: np.ndarray,
     pre = ctx["pre"]
     graph = pre if isinstance(pre, GraphMasking) else None
     own = pre is not None and graph is None and exp.masking == "retrain"
-    position = ctx["grid"].index(exp.diameter) if graph is not None and exp.diameter in ctx["grid"] else None
+    on_grid = exp.diameter_unit == "px" and exp.diameter in ctx["grid"]
+    position = ctx["grid"].index(exp.diameter) if graph is not None and on_grid else None
     out = []
     for s in range(0, len(file_idx), batch_size):
         b = file_idx[s:s + batch_size]
@@ -404,8 +412,9 @@ def train_experiment(exp: Experiment, data: CutoutFile, verbose: int = 0, model_
 
 
 def train_amortised(experiments: list[Experiment], data: CutoutFile, verbose: int = 0) -> list[dict]:
-    """Amortised masking: train one model with a mask diameter drawn per example from the profile's sweep grid,
-    then evaluate it at each experiment's diameter. All experiments must share :attr:`Experiment.training_group`.
+    """Amortised masking: train one model with a mask diameter drawn per example from the profile's pixel sweep
+    grid, then evaluate it at each experiment's diameter (in px, or in pc converted per cluster). All experiments
+    must share :attr:`Experiment.training_group`.
 
     Each record's ``wall_time_s`` is the shared training time divided among the diameters evaluated, plus its
     own evaluation.

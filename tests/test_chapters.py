@@ -47,8 +47,14 @@ def test_chapter_experiment_lists():
     assert len(retrained) == 4 * 2 * 2 and all(e.masking == "retrain" for e in retrained)
     outer = chapter_experiments("04", "smoke")
     assert all(e.mask == "keep_centre" for e in outer) and not any(e.diameter == 0 for e in outer)
-    pc = [e for e in chapter_experiments("10", "smoke") if e.diameter_unit == "pc"]
-    assert pc and all(e.masking == "amortised" and e.grid == (0, 20, 40) for e in pc)
+    ch10 = chapter_experiments("10", "smoke")
+    pc = [e for e in ch10 if e.diameter_unit == "pc"]
+    assert sorted({e.diameter for e in pc}) == [0, 20, 40] and all(e.masking == "amortised" for e in pc)
+    # the parsec sweep is evaluated on chapter 6's distance-group models: no model of its own
+    assert {e.training_group for e in pc} <= {e.training_group for e in chapter_experiments("06", "smoke")}
+    ch10_px = chapter_experiments("10", "smoke", diameters=[0, 4])
+    assert {e.training_group for e in ch10_px if e.diameter_unit == "pc"} == \
+        {e.training_group for e in ch10_px if e.diameter_unit == "px"}              # a reader's grid: still shared
     assert len(all_experiments("smoke")) < sum(len(chapter_experiments(c, "smoke")) for c in NOTEBOOKS)
 
 
@@ -96,3 +102,16 @@ def test_core_extensions_train_a_subset_that_still_answers_each_question():
         assert len(unique(chapter_experiments(chapter, full))) - n_core == fewer
     with pytest.raises(ValueError, match="extensions"):
         dataclasses.replace(core, extensions="some")
+
+
+def test_pc_to_px_table_says_how_much_of_a_group_the_pixel_grid_covers():
+    from types import SimpleNamespace
+
+    from clusterage_utils.chapters.physical_masks import pc_to_px_table
+
+    cat = pd.DataFrame({"distance_group": ["near", "near", "far", "far"], "pc_per_px": [1.0, 2.0, 4.0, 4.0]})
+    ctx = SimpleNamespace(data=SimpleNamespace(catalogue=cat, shape=(5, 112, 112)))
+    t = pc_to_px_table(ctx, [0, 40], [0, 24])
+    assert t.loc["far", "40 pc"] == 10.0 and t.loc["far", "in_pixel_grid_pct"] == 100.0
+    assert t.loc["near", "in_pixel_grid_pct"] == 50.0              # 40 px at 1 pc/px: wider than the grid's 24
+    assert "in_pixel_grid_pct" not in pc_to_px_table(ctx, [0, 40])

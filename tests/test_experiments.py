@@ -63,8 +63,19 @@ def test_seeds_and_sweep_grids_stay_out_of_retrained_hashes():
     am = dataclasses.replace(e, masking="amortised")
     assert dataclasses.replace(am, training=other).hash != am.hash          # an amortised model's grid matters
     pc = Experiment(training=TOY, mask="mask_centre", diameter=20, diameter_unit="pc", masking="amortised")
-    assert pc.grid == TOY.diameters_pc
-    assert dataclasses.replace(pc, training=dataclasses.replace(TOY, diameters_px=(0, 2))).hash == pc.hash
+    assert pc.grid == TOY.diameters_px                    # trained on the pixel grid, evaluated in parsec
+    assert dataclasses.replace(pc, training=dataclasses.replace(TOY, diameters_pc=(0, 5))).hash == pc.hash
+    assert dataclasses.replace(pc, training=dataclasses.replace(TOY, diameters_px=(0, 2))).hash != pc.hash
+
+
+def test_a_parsec_sweep_shares_the_pixel_sweeps_model():
+    px = Experiment(training=TOY, mask="mask_centre", diameter=8, group="near", masking="amortised")
+    pc = dataclasses.replace(px, diameter=30, diameter_unit="pc")
+    assert pc.hash != px.hash and pc.training_group == px.training_group
+    other_group = dataclasses.replace(pc, group="far")
+    assert other_group.training_group != px.training_group
+    retrained = dataclasses.replace(pc, masking="retrain")
+    assert retrained.training_group == retrained.hash != dataclasses.replace(px, masking="retrain").hash
 
 
 def test_records_written_before_the_rename_still_read():

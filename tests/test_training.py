@@ -102,6 +102,27 @@ def test_amortised_sweep_trains_one_model(toy_file, tmp_path, monkeypatch):
     assert (df["masking"] == "amortised").all()
     assert df["case"].str.endswith("_amortised").all()
 
+def test_a_parsec_sweep_is_evaluated_on_the_pixel_sweeps_model(toy_file, tmp_path, monkeypatch):
+    """Chapter 10: masks in parsec on the same amortised model as the pixel sweep - one training, and at 0 pc
+    the same predictions as at 0 px."""
+    import clusterage_utils.training as training
+    from clusterage_utils.profiles import Profile
+
+    quick = dataclasses.replace(TOY, epochs=2, patience=2, diameters_px=(0, 4, 8), diameters_pc=(0, 6))
+    prof = Profile("toy", ("NGC_628C",), 1.0, quick)
+    exps = (masking_sweep("mask_centre", "five_band", "full", prof, masking="amortised")
+            + masking_sweep("mask_centre", "five_band", "full", prof, masking="amortised", diameter_unit="pc"))
+    calls = []
+    real = training._fit
+    monkeypatch.setattr(training, "_fit", lambda *a, **k: calls.append(a[0].diameter_unit) or real(*a, **k))
+    recs = training.train_amortised(exps, open_cutouts(toy_file))
+    assert calls == ["px"]                                         # trained once, on the pixel grid
+    by = {(r["experiment"]["diameter"], r["experiment"]["diameter_unit"]): r for r in recs}
+    assert all(r["trained_on_diameters"] == [0, 4, 8] for r in recs)
+    assert by[(0, "pc")]["predictions"]["pred"] == by[(0, "px")]["predictions"]["pred"]
+    assert by[(6, "pc")]["predictions"]["pred"] != by[(0, "pc")]["predictions"]["pred"]
+
+
 def test_cached_preprocessing_equals_batchwise(toy_file):
     from clusterage_utils.inputs import InputSource
     from clusterage_utils.preprocessing import visible_pixels

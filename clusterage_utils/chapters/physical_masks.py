@@ -2,12 +2,13 @@
 against diameters in pixels, for near and far galaxies - the study's proposal to normalise scales."""
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from ..experiments import Experiment
 from ..metrics import CASE_COLUMNS, summarise_seeds
 from ..profiles import Profile
-from .common import unique
+from .common import resolve_profile, unique
 from .distance import GROUPS
 from .masking import sweep_experiments
 
@@ -18,12 +19,17 @@ PC_PANELS = (("five_band", "full"),)
 
 def experiments(profile: Profile | str, diameters=None, diameters_pc=None, seeds=None, masking=None, **_
                 ) -> list[Experiment]:
-    """Per distance group: the five-band full-sample inner sweep in px (chapter 06's) and in pc."""
+    """Per distance group: the five-band full-sample inner sweep in px (chapter 06's) and in pc.
+
+    With amortised masking both sweeps are evaluated on the same networks (chapter 06's, trained on the pixel
+    grid ``diameters``): the parsec sweep masks each cluster at its own diameter in pixels and trains nothing
+    of its own. With retraining every diameter of either unit is a network of its own.
+    """
+    prof = resolve_profile(profile, seeds, diameters, diameters_pc)
     out = []
     for g in GROUPS:
-        out += sweep_experiments("mask_centre", profile, diameters, seeds, masking, panels=PC_PANELS, group=g)
-        out += sweep_experiments("mask_centre", profile, diameters_pc, seeds, masking, panels=PC_PANELS, group=g,
-                                 unit="pc")
+        for unit in ("px", "pc"):
+            out += sweep_experiments("mask_centre", prof, masking=masking, panels=PC_PANELS, group=g, unit=unit)
     return unique(out)
 
 
@@ -40,12 +46,20 @@ def physical_masks(ctx, diameters=None, diameters_pc=None, seeds=None, masking=N
     return pd.concat([s, zero], ignore_index=True)
 
 
-def pc_to_px_table(ctx, diameters_pc) -> pd.DataFrame:
-    """What a physical mask is in pixels for each distance group (median over its clusters)."""
+def pc_to_px_table(ctx, diameters_pc, diameters_px=None) -> pd.DataFrame:
+    """What a physical mask is in pixels for each distance group (median over its clusters) and, given the pixel
+    grid of the models that the parsec sweep is evaluated on (amortised masking), the percentage of the group's
+    clusters whose largest parsec mask lies inside that grid's range (``in_pixel_grid_pct``: below 100, the
+    models are asked for masks wider than any they were trained on)."""
     cat = ctx.data.catalogue
+    size = ctx.data.shape[-1]
     rows = []
     for g, sub in cat.groupby("distance_group"):
         ppx = sub["pc_per_px"].median()
-        rows.append({"group": g, "pc_per_px": ppx,
-                     **{f"{d} pc": round(min(d / ppx, ctx.data.shape[-1]), 1) for d in diameters_pc if d}})
+        row = {"group": g, "pc_per_px": ppx,
+               **{f"{d} pc": round(min(d / ppx, size), 1) for d in diameters_pc if d}}
+        if diameters_px is not None:
+            widest = np.minimum(max(diameters_pc) / sub["pc_per_px"].to_numpy(float), size)
+            row["in_pixel_grid_pct"] = round(100 * float(np.mean(widest <= max(diameters_px))), 1)
+        rows.append(row)
     return pd.DataFrame(rows).set_index("group")
