@@ -7,6 +7,7 @@ import pandas as pd
 
 from ..experiments import Experiment
 from ..metrics import CASE_COLUMNS, summarise_seeds
+from ..preprocessing import diameter_pc_to_px
 from ..profiles import Profile
 from .common import resolve_profile, unique
 from .distance import GROUPS
@@ -59,7 +60,7 @@ def pc_to_px_table(ctx, diameters_pc, diameters_px=None) -> pd.DataFrame:
         row = {"group": g, "pc_per_px": ppx,
                **{f"{d} pc": round(min(d / ppx, size), 1) for d in diameters_pc if d}}
         if diameters_px is not None:
-            widest = np.minimum(max(diameters_pc) / sub["pc_per_px"].to_numpy(float), size)
+            widest = np.minimum(diameter_pc_to_px(max(diameters_pc), sub["pc_per_px"]), size)
             row["in_pixel_grid_pct"] = round(100 * float(np.mean(widest <= max(diameters_px))), 1)
         rows.append(row)
     return pd.DataFrame(rows).set_index("group")
