@@ -127,7 +127,9 @@ def _cmd_health(a) -> int:
 def _cmd_plan(a) -> int:
     from .cost import plan
 
-    print(plan(a.profile, gpu_speedup=a.gpu_speedup).to_string(index=False))
+    df = plan(a.profile, measured=a.measured)
+    print(df.to_string(index=False))
+    print(f"speeds (samples/s, train / predict): {df.attrs['samples_per_s']} - {df.attrs['speed_source']}")
     return 0
 
 
@@ -208,7 +210,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     pl = sub.add_parser("plan", help="estimate the number of trainings and time per chapter")
     pl.add_argument("--profile", default="laptop")
-    pl.add_argument("--gpu-speedup", type=float, default=None, help="GPU speed relative to this CPU")
+    pl.add_argument("--measured", help="a benchmarks/bench_gpu.py table (gpu.csv) measured on the machine to plan "
+                    "for (default: measure this machine)")
     pl.set_defaults(func=_cmd_plan)
 
     co = sub.add_parser("cost", help="what the last build cost per chapter, measured (store wall times)")

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from .reference import galaxies
 
 __all__ = ["TrainingSettings", "Profile", "PROFILES", "CPU_RECIPE", "GROUP_KFOLD", "KEEP_CENTRE_EPOCHS",
-           "ALL_GALAXIES", "get_profile", "profile_table", "settings_text"]
+           "ALL_GALAXIES", "GPU_RECIPE", "get_profile", "profile_table", "settings_text"]
 
 ALL_GALAXIES: tuple[str, ...] = tuple(galaxies().index)
 
@@ -202,6 +202,16 @@ GROUP_KFOLD = {"folds": 5, "collapse_spread": 0.25, "collapse_restarts": 3}
 KEEP_CENTRE_EPOCHS = {"epochs": 20}
 
 
+#: The ``gpu`` profile's recipe for the study's full-width network: the CPU recipe's warm-up, cosine schedule and
+#: restart rule with a lower peak for a network 16 times wider, 20 epochs, bfloat16 compute (float32 weights).
+#: Sized for one H100/H200-class GPU from measured speeds (``clusterage plan --profile gpu``, the compute page);
+#: the peak and the epochs await ``benchmarks/bench_recipe.py`` on such a GPU.
+GPU_RECIPE = dict(width=1.0, batch_size=32, learning_rate=3e-4, lr_schedule="cosine", warmup_epochs=2,
+                  final_lr_fraction=0.0, min_epochs=8, patience=6, epochs=20, rotations="random",
+                  min_dense_units=4, collapse_restarts=1, amortised_passes=3, amortised_to_cap=True,
+                  precision="mixed_bfloat16")
+
+
 @dataclass(frozen=True)
 class Profile:
     """A named profile: mock-survey size, training settings, and how the masking sweeps are made.
@@ -282,6 +292,17 @@ PROFILES: dict[str, Profile] = {
         extensions="core",
         group_training=GROUP_KFOLD,
         keep_centre_training=KEEP_CENTRE_EPOCHS,
+    ),
+    "gpu": Profile(
+        name="gpu",
+        galaxies=ALL_GALAXIES,
+        fraction=1.0,
+        training=TrainingSettings(**GPU_RECIPE, seeds=(0, 1, 2, 3, 4), diameters_px=tuple(range(0, 80, 2)),
+                                  diameters_pc=tuple(range(0, 160, 10))),
+        description="the study's network and survey size on one GPU (KERAS_BACKEND=jax; its time: the compute page)",
+        sweep_masking="amortised",
+        extensions="full",
+        group_training=GROUP_KFOLD,
     ),
     "paper": Profile(
         name="paper",
