@@ -109,21 +109,21 @@ def _limit(cfg: dict) -> dict:
     y = jnp.asarray(rng.random(cfg["n"], dtype=np.float32))
     perms = jnp.asarray(dihedral_permutations(SIZE, SIZE))
     params = _limit_params(cfg["width"], jax.random.PRNGKey(0))
-    opt = jax.tree_util.tree_map(lambda p: (jnp.zeros_like(p), jnp.zeros_like(p)), params)
+    zeros = jax.tree_util.tree_map(jnp.zeros_like, params)
+    tmap = jax.tree_util.tree_map
 
     def step(carry, batch):
-        params, opt, t = carry
+        params, m, v, t = carry
         idx, code = batch
         xb = jnp.take_along_axis(x[idx].reshape(-1, SIZE * SIZE, BANDS), perms[code][..., None], axis=1)
         xb = xb.reshape(-1, SIZE, SIZE, BANDS)
         loss, g = jax.value_and_grad(lambda p: jnp.mean((_limit_forward(p, xb, dtype) - y[idx]) ** 2))(params)
         t = t + 1
-        m_v = jax.tree_util.tree_map(lambda mv, gg: (0.9 * mv[0] + 0.1 * gg, 0.999 * mv[1] + 0.001 * gg * gg),
-                                     opt, g, is_leaf=lambda a: isinstance(a, tuple))
-        params = jax.tree_util.tree_map(
-            lambda p, mv: p - 1e-4 * (mv[0] / (1 - 0.9 ** t)) / (jnp.sqrt(mv[1] / (1 - 0.999 ** t)) + 1e-7),
-            params, m_v, is_leaf=lambda a: isinstance(a, tuple))
-        return (params, m_v, t), loss
+        m = tmap(lambda a, b: 0.9 * a + 0.1 * b, m, g)
+        v = tmap(lambda a, b: 0.999 * a + 0.001 * b * b, v, g)
+        params = tmap(lambda p, a, b: p - 1e-4 * (a / (1 - 0.9 ** t)) / (jnp.sqrt(b / (1 - 0.999 ** t)) + 1e-7),
+                      params, m, v)
+        return (params, m, v, t), loss
 
     epoch = jax.jit(lambda carry, batches: jax.lax.scan(step, carry, batches))
     steps = cfg["n"] // BATCH
@@ -133,7 +133,7 @@ def _limit(cfg: dict) -> dict:
         return (jnp.asarray(r.permutation(cfg["n"])[:steps * BATCH].reshape(steps, BATCH).astype(np.int32)),
                 jnp.asarray(r.integers(0, 4, (steps, BATCH)).astype(np.int32)))
 
-    carry = (params, opt, jnp.zeros((), jnp.float32))
+    carry = (params, zeros, zeros, jnp.zeros((), jnp.float32))
     carry, losses = epoch(carry, batches(0))
     losses.block_until_ready()
     t0 = time.perf_counter()
