@@ -23,21 +23,8 @@ trained; a **diameter** always comes with its ``diameter_unit`` (``px`` or ``pc`
 from __future__ import annotations
 
 import importlib as _importlib
-import warnings as _warnings
 
-from .runtime import prepare_environment as _prepare_environment
-
-_prepare_environment()  # before anything imports TensorFlow: quiet log, oneDNN kernels on x86-64
-# Jupyter without ipywidgets: tqdm.auto falls back to text bars (fine) but warns on every page
-_warnings.filterwarnings("ignore", message="IProgress not found")
-
-__version__ = "0.1.0"
-
-BANDS: tuple[str, ...] = ("F275W", "F336W", "F438W", "F555W", "F814W")
-"""Band order of every image stack in this project (the study's order)."""
-
-PIXEL_SCALE_ARCSEC: float = 0.04
-"""Drizzled pixel scale of the study's cutouts, arcsec/px (PHANGS-HST mosaics are 0.03962"; the study rounds)."""
+from .constants import BANDS, PIXEL_SCALE_ARCSEC, __version__
 
 #: Public names and the module each lives in (imported on first access).
 _API = {
