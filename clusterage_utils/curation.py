@@ -16,16 +16,20 @@ import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from . import BANDS, __version__
 from ._atomic import atomic_path
+from .constants import BANDS, __version__
 from .cutouts import TRUTH_COLUMNS, CutoutWriter
 from .paths import default_cutouts_path
 from .products import ProductError, find_band_images, galaxy_id_for, read_cluster_catalogue
 from .reference import galaxies, pc_per_px, pixel_scale_arcsec
+
+if TYPE_CHECKING:
+    from .profiles import Profile
 
 __all__ = ["DROP_REASONS", "CurationConfig", "galaxy_folders", "curate_galaxy", "curate", "ensure_default_cutouts"]
 
@@ -232,6 +236,31 @@ def curate_galaxy(folder: Path, galaxy_id: str, cfg: CurationConfig) -> tuple[np
     return cut[ok], table, drops, agecol
 
 
+def _selected_folders(products_dir, cfg: CurationConfig) -> dict[str, Path]:
+    """The galaxy folders to curate: all of ``products_dir``, or ``cfg.galaxies`` (a ProductError if one lacks)."""
+    folders = galaxy_folders(products_dir)
+    if cfg.galaxies:
+        missing = [g for g in cfg.galaxies if g not in folders]
+        if missing:
+            raise ProductError(f"{products_dir}: no folder for galaxies {missing}; found {list(folders)}")
+        folders = {g: folders[g] for g in cfg.galaxies}
+    return folders
+
+
+def _file_attrs(products_dir, cfg: CurationConfig, manifest: dict | None, agecols: set, rows: list[dict]) -> dict:
+    """The cutout file's attributes: source, age column, version, time, parameters and drops per galaxy."""
+    return {
+        "source": "mock" if manifest else "phangs",
+        "age_column": ",".join(sorted(agecols)),
+        "package_version": __version__,
+        "created_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "parameters": {"curation": {k: (list(v) if isinstance(v, tuple) else v) for k, v in cfg.__dict__.items()},
+                       "products_dir": str(Path(products_dir).resolve()),
+                       "mock": manifest["config"] if manifest else None},
+        "drops": {r["galaxy_id"]: {k: r[k] for k in DROP_REASONS} for r in rows},
+    }
+
+
 def curate(products_dir: str | os.PathLike, out_path: str | os.PathLike, cfg: CurationConfig | None = None,
            overwrite: bool = False, progress: bool = True) -> pd.DataFrame:
     """Curate every galaxy folder of ``products_dir`` into the cutout file ``out_path``.
@@ -264,12 +293,7 @@ def curate(products_dir: str | os.PathLike, out_path: str | os.PathLike, cfg: Cu
     out_path = Path(out_path)
     if out_path.exists() and not overwrite:
         raise FileExistsError(f"{out_path} exists; pass --overwrite (overwrite=True) to replace it")
-    folders = galaxy_folders(products_dir)
-    if cfg.galaxies:
-        missing = [g for g in cfg.galaxies if g not in folders]
-        if missing:
-            raise ProductError(f"{products_dir}: no folder for galaxies {missing}; found {list(folders)}")
-        folders = {g: folders[g] for g in cfg.galaxies}
+    folders = _selected_folders(products_dir, cfg)
     manifest = read_manifest(products_dir)
     rows, agecols = [], set()
     with atomic_path(out_path) as tmp:
@@ -287,17 +311,7 @@ def curate(products_dir: str | os.PathLike, out_path: str | os.PathLike, cfg: Cu
             summary = pd.DataFrame(rows)
             if len(agecols) > 1:
                 warnings.warn(f"galaxies use different age columns: {sorted(agecols)}", stacklevel=2)
-            writer.close({
-                "source": "mock" if manifest else "phangs",
-                "age_column": ",".join(sorted(agecols)),
-                "package_version": __version__,
-                "created_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-                "parameters": {"curation": {k: (list(v) if isinstance(v, tuple) else v)
-                                            for k, v in cfg.__dict__.items()},
-                               "products_dir": str(Path(products_dir).resolve()),
-                               "mock": manifest["config"] if manifest else None},
-                "drops": {r["galaxy_id"]: {k: r[k] for k in DROP_REASONS} for r in rows},
-            })
+            writer.close(_file_attrs(products_dir, cfg, manifest, agecols, rows))
         except BaseException:
             writer.abort()
             raise
@@ -308,7 +322,7 @@ def curate(products_dir: str | os.PathLike, out_path: str | os.PathLike, cfg: Cu
     return summary
 
 
-def ensure_default_cutouts(profile: str = "laptop", root: str | os.PathLike | None = None, seed: int = 0,
+def ensure_default_cutouts(profile: str | Profile = "laptop", root: str | os.PathLike | None = None, seed: int = 0,
                            environment_coupling: float = 1.0, progress: bool = True) -> Path:
     """Return the cutout file of a profile's default mock survey, making the survey (minutes, with a progress bar)
     and curating it if absent or made by an older version of the mock (:data:`~clusterage_utils.mock.MOCK_VERSION`).
@@ -320,7 +334,7 @@ def ensure_default_cutouts(profile: str = "laptop", root: str | os.PathLike | No
     from .profiles import get_profile
 
     prof = get_profile(profile)
-    out = default_cutouts_path(profile, root, seed, environment_coupling)
+    out = default_cutouts_path(prof.name, root, seed, environment_coupling)
     base = out.parent
     survey = base / "mock"
     manifest = read_manifest(survey) if survey.exists() else None

@@ -293,8 +293,16 @@ PROFILES: dict[str, Profile] = {
 }
 
 
-def get_profile(name: str) -> Profile:
-    """Return the named profile, or raise a ValueError listing the allowed names."""
+def get_profile(name: str | Profile) -> Profile:
+    """The profile of this name (a :class:`Profile` is returned as it is).
+
+    Raises
+    ------
+    ValueError
+        For an unknown name, listing the allowed names.
+    """
+    if isinstance(name, Profile):
+        return name
     try:
         return PROFILES[name]
     except KeyError:

@@ -4,16 +4,15 @@ from __future__ import annotations
 import pandas as pd
 
 from ..experiments import Experiment, case_experiments, fig4_cases, fig5_cases
-from ..profiles import Profile
-from .common import resolve_profile
+from .common import PageSettings
 
 __all__ = ["experiments", "study_comparison"]
 
 
-def experiments(profile: Profile | str, seeds=None, **_) -> list[Experiment]:
+def experiments(settings: PageSettings) -> list[Experiment]:
     """The chapter's trainings: every case of the study's Fig. 5 (which includes Fig. 4's), full and restricted
     sample, each seed."""
-    return case_experiments(fig5_cases(), resolve_profile(profile, seeds))
+    return case_experiments(fig5_cases(), settings.profile)
 
 
 def study_comparison(summary: pd.DataFrame, study_scores: pd.DataFrame, cases=None) -> pd.DataFrame:

@@ -6,25 +6,24 @@ import pandas as pd
 
 from ..experiments import Experiment, case_experiments
 from ..metrics import disagreements, prediction_matrix
-from ..profiles import Profile
-from .common import resolve_profile
+from .common import PageSettings
 
 __all__ = ["experiments", "disagreement_catalogue"]
 
 
-def experiments(profile: Profile | str, seeds=None, **_) -> list[Experiment]:
+def experiments(settings: PageSettings) -> list[Experiment]:
     """The five-band full-sample model, every seed."""
-    return case_experiments(["five_band_full_none"], resolve_profile(profile, seeds))
+    return case_experiments(["five_band_full_none"], settings.profile)
 
 
-def disagreement_catalogue(ctx, n_sigma: float = 3.0, seeds=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def disagreement_catalogue(ctx, n_sigma: float = 3.0) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Test clusters where the five-band CNN (mean over seeds) and the reference age disagree by more than
     ``n_sigma`` sigma, with the catalogue's columns (true age, dust, environment age on the mock).
 
     Returns (flagged clusters, all test predictions); the flagged frame's ``attrs`` hold ``sigma_dex``,
     ``n_test`` and ``n_seeds``.
     """
-    scores = ctx.run(experiments(ctx.profile, seeds), progress=False)
+    scores = ctx.run(experiments(ctx.settings), progress=False)
     preds, lab, truth, idx = prediction_matrix(ctx.store, scores["key"].tolist())
     p = pd.DataFrame({"index": idx, "set": "test", "label": lab, "pred": preds.mean(0)})
     if truth is not None:

@@ -3,8 +3,8 @@ distance group of Table 1, each against its own null predictor."""
 from __future__ import annotations
 
 from ..experiments import Experiment
-from ..profiles import Profile
-from .common import unique
+from ..sweeps import MaskKind
+from .common import PageSettings, unique
 from .masking import sweep_experiments
 
 __all__ = ["GROUPS", "DISTANCE_PANELS", "experiments", "group_evaluation"]
@@ -14,11 +14,10 @@ GROUPS = ("near", "far")
 DISTANCE_PANELS = (("five_band", "full"), ("white_light", "full"))
 
 
-def experiments(profile: Profile | str, diameters=None, seeds=None, masking=None, panels=DISTANCE_PANELS, **_
-                ) -> list[Experiment]:
+def experiments(settings: PageSettings, panels=DISTANCE_PANELS) -> list[Experiment]:
     """The inner-masking sweep of ``panels`` for each group in :data:`GROUPS`."""
-    return unique([e for g in GROUPS for e in sweep_experiments("mask_centre", profile, diameters, seeds, masking,
-                                                                panels=panels, group=g)])
+    return unique([e for g in GROUPS
+                   for e in sweep_experiments(MaskKind.MASK_CENTRE, settings, panels=panels, group=g)])
 
 
 def group_evaluation(exps: list[Experiment]) -> dict[str, float | int | str]:

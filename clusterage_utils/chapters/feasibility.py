@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 from ..experiments import Experiment, case_experiments
-from ..profiles import Profile
-from .common import resolve_profile
+from .common import PageSettings
 
 __all__ = ["FEASIBILITY_CASES", "experiments"]
 
 FEASIBILITY_CASES = ("five_band_full_none", "five_band_restricted_none")
 
 
-def experiments(profile: Profile | str, seeds=None, **_) -> list[Experiment]:
-    """The chapter's trainings: :data:`FEASIBILITY_CASES`, every seed of the profile (or ``seeds``)."""
-    return case_experiments(FEASIBILITY_CASES, resolve_profile(profile, seeds))
+def experiments(settings: PageSettings) -> list[Experiment]:
+    """The chapter's trainings: :data:`FEASIBILITY_CASES`, every seed."""
+    return case_experiments(FEASIBILITY_CASES, settings.profile)

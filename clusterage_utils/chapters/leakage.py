@@ -7,7 +7,7 @@ import pandas as pd
 from ..experiments import Experiment, case_experiments
 from ..metrics import CASE_COLUMNS, summarise_seeds
 from ..profiles import Profile
-from .common import for_extensions, resolve_profile
+from .common import PageSettings, for_extensions
 
 __all__ = ["SPLIT_STRATEGIES", "SPLIT_CASES", "ENVIRONMENT_CASE", "split_cases", "experiments", "split_comparison",
            "leakage_table"]
@@ -18,24 +18,24 @@ ENVIRONMENT_CASE = "white_light_full_mask_centre_24"
 SPLIT_CASES = ("five_band_full_none", ENVIRONMENT_CASE)
 
 
-def split_cases(profile: Profile | str) -> tuple[str, ...]:
+def split_cases(profile: Profile) -> tuple[str, ...]:
     """The cases this profile trains under every split: :data:`SPLIT_CASES`, or for a profile with
     ``extensions="core"`` only :data:`ENVIRONMENT_CASE`."""
     return for_extensions(profile, SPLIT_CASES, (ENVIRONMENT_CASE,))
 
 
-def experiments(profile: Profile | str, seeds=None, **_) -> list[Experiment]:
+def experiments(settings: PageSettings) -> list[Experiment]:
     """The profile's :func:`split_cases` under each of :data:`SPLIT_STRATEGIES`."""
-    prof = resolve_profile(profile, seeds)
+    prof = settings.profile
     return [e for sp in SPLIT_STRATEGIES for e in case_experiments(split_cases(prof), prof, split=sp)]
 
 
-def split_comparison(ctx, seeds=None, progress: bool = True) -> pd.DataFrame:
+def split_comparison(ctx, progress: bool = True) -> pd.DataFrame:
     """Scatter per split strategy for the profile's :func:`split_cases`, with the share of test cutouts that
     overlap a training or validation cutout under each split (``test_overlap_frac``)."""
     from ..preprocessing import overlap_fraction
 
-    scores = ctx.run(experiments(ctx.profile, seeds), progress=progress)
+    scores = ctx.run(experiments(ctx.settings), progress=progress)
     summary = summarise_seeds(scores, by=CASE_COLUMNS + ("split",))
     cat = ctx.data.catalogue
     over = {}

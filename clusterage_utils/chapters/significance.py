@@ -6,8 +6,8 @@ import pandas as pd
 
 from ..experiments import Experiment
 from ..metrics import significance_table
-from ..profiles import Profile
 from . import cases
+from .common import PageSettings
 
 __all__ = ["CONTROL_PAIRS", "significance_pairs", "experiments", "case_significance", "mock_vs_real"]
 
@@ -25,15 +25,15 @@ def significance_pairs() -> list[tuple[str, str]]:
     return [(a, b) for a, b, _ in STUDY_CLAIMS] + list(CONTROL_PAIRS)
 
 
-def experiments(profile: Profile | str, seeds=None, **_) -> list[Experiment]:
+def experiments(settings: PageSettings) -> list[Experiment]:
     """The cases of chapter 05 (the comparisons are among them)."""
-    return cases.experiments(profile, seeds)
+    return cases.experiments(settings)
 
 
-def case_significance(ctx, pairs=None, seeds=None, level: float = 0.95, progress: bool = True) -> pd.DataFrame:
+def case_significance(ctx, pairs=None, level: float = 0.95, progress: bool = True) -> pd.DataFrame:
     """Paired significance of ``pairs`` (default :func:`significance_pairs`) on the page's data, all seeds
     pooled (:func:`~clusterage_utils.metrics.significance_table`)."""
-    scores = ctx.run(experiments(ctx.profile, seeds), progress=progress)
+    scores = ctx.run(experiments(ctx.settings), progress=progress)
     return significance_table(ctx.store, scores, pairs or significance_pairs(), level=level)
 
 

@@ -14,7 +14,7 @@ import pandas as pd
 from ..experiments import Experiment, case_experiments
 from ..metrics import CASE_COLUMNS, recovery_by_age_bin, significance_table, summarise_seeds
 from ..profiles import Profile
-from .common import for_extensions, resolve_profile
+from .common import PageSettings, for_extensions
 
 __all__ = ["COUPLINGS", "CORE_COUPLINGS", "TRUTH_CASES", "couplings", "experiments", "truth_test_runs", "truth_test",
            "truth_verdict", "recovery_vs_truth", "verdict_text"]
@@ -27,19 +27,19 @@ CORE_COUPLINGS = (0.0, 1.0)
 TRUTH_CASES = ("white_light_full_mask_centre_24", "white_light_full_mask_centre_24_shuffled")
 
 
-def couplings(profile: Profile | str) -> tuple[float, ...]:
+def couplings(profile: Profile) -> tuple[float, ...]:
     """The environment couplings this profile's truth test trains on (:data:`COUPLINGS` or, for a profile with
     ``extensions="core"``, :data:`CORE_COUPLINGS`)."""
     return for_extensions(profile, COUPLINGS, CORE_COUPLINGS)
 
 
-def experiments(profile: Profile | str, seeds=None, **_) -> list[Experiment]:
+def experiments(settings: PageSettings) -> list[Experiment]:
     """On the book's own survey (coupling 1): the five-band model (compared with the truth) and
     :data:`TRUTH_CASES`."""
-    return case_experiments(["five_band_full_none", *TRUTH_CASES], resolve_profile(profile, seeds))
+    return case_experiments(["five_band_full_none", *TRUTH_CASES], settings.profile)
 
 
-def truth_test_runs(profile: Profile | str, seeds=None, root: str | os.PathLike | None = None,
+def truth_test_runs(profile: Profile, root: str | os.PathLike | None = None,
                     progress: bool = True) -> list[tuple[float, Path, list[Experiment]]]:
     """For each of the profile's :func:`couplings`: the profile's mock survey made with that coupling (same seed
     otherwise; made and curated if absent - minutes each) and the cases to run on it.
@@ -50,12 +50,11 @@ def truth_test_runs(profile: Profile | str, seeds=None, root: str | os.PathLike 
     """
     from ..curation import ensure_default_cutouts
 
-    prof = resolve_profile(profile, seeds)
-    return [(c, ensure_default_cutouts(prof.name, root=root, environment_coupling=c, progress=progress),
-             case_experiments(list(TRUTH_CASES), prof)) for c in couplings(prof)]
+    return [(c, ensure_default_cutouts(profile.name, root=root, environment_coupling=c, progress=progress),
+             case_experiments(list(TRUTH_CASES), profile)) for c in couplings(profile)]
 
 
-def truth_test(ctx, seeds=None, progress: bool = True) -> dict[str, pd.DataFrame]:
+def truth_test(ctx, progress: bool = True) -> dict[str, pd.DataFrame]:
     """The injection-recovery test.
 
     Returns
@@ -68,7 +67,7 @@ def truth_test(ctx, seeds=None, progress: bool = True) -> dict[str, pd.DataFrame
     from ..execution import run_experiments
 
     scores, tests = [], []
-    for coupling, path, exps in truth_test_runs(ctx.profile, seeds, progress=progress):
+    for coupling, path, exps in truth_test_runs(ctx.profile, progress=progress):
         sc = run_experiments(exps, path, ctx.store_root, progress=progress)
         sc["coupling"] = coupling
         scores.append(sc)
@@ -97,7 +96,7 @@ def truth_verdict(tests: pd.DataFrame) -> dict[str, bool]:
             "shuffled_never_below_null": bool(not shuffled["below_null"].any())}
 
 
-def recovery_vs_truth(ctx, case: str = "five_band_full_none", seeds=None) -> pd.DataFrame:
+def recovery_vs_truth(ctx, case: str = "five_band_full_none") -> pd.DataFrame:
     """CNN vs reference vs true age per true-age bin for ``case`` (all seeds pooled; mock only).
 
     Raises
@@ -107,7 +106,7 @@ def recovery_vs_truth(ctx, case: str = "five_band_full_none", seeds=None) -> pd.
     """
     if not ctx.is_mock:
         raise ValueError(f"{ctx.data_path}: the truth comparison needs the mock survey's true ages")
-    sc = ctx.run([e for e in experiments(ctx.profile, seeds) if e.case == case], progress=False)
+    sc = ctx.run([e for e in experiments(ctx.settings) if e.case == case], progress=False)
     preds = pd.concat([ctx.store.predictions(k) for k in sc["key"]], ignore_index=True)
     return recovery_by_age_bin(preds)
 
