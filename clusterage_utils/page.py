@@ -91,6 +91,11 @@ class PageContext:
 
         return summarise_seeds(scores, by=CASE_COLUMNS + tuple(by or ()))
 
+    def numbers(self) -> dict[str, str]:
+        """For prose: the page's ``profile`` name and its network's ``width_fraction`` of the study's filters
+        (e.g. ``1/16``)."""
+        return {"profile": self.profile.name, "width_fraction": f"1/{round(1 / self.profile.training.width)}"}
+
     def health_box(self, scores: pd.DataFrame, middle: str = "", after: str = ""):
         """The health of the page's trainings as a Markdown box (:func:`~clusterage_utils.health.health_box`)."""
         from IPython.display import Markdown

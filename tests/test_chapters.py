@@ -182,3 +182,56 @@ def test_page_settings_bind_the_method_once():
         page_settings("laptop", masking="guess")
     with pytest.raises(ValueError, match="unknown profile"):
         page_settings("desktop")
+
+
+def test_numbers_for_prose_say_what_they_count():
+    from clusterage_utils.chapters import disagreements, leakage, masking, significance, truth_tests
+    from clusterage_utils.constants import APERTURE_DIAMETER_PX
+
+    settings = page_settings("smoke")
+    exps = masking.inner_experiments(settings)
+    summary = pd.DataFrame({"masking": ["amortised", "amortised", "retrain"], "diameter": [0.0, 12.0, 0.0]})
+    result = masking.SweepResult(settings.sweep(MaskKind.MASK_CENTRE), settings, exps, pd.DataFrame(index=exps),
+                                 summary)
+    n = result.numbers()
+    assert n["n_evaluations"] == len(exps) and n["aperture_px"] == APERTURE_DIAMETER_PX
+    assert n["n_networks"] == len({e.training_group for e in exps}) < len(exps)     # amortised: one per panel
+    assert n["n_diameters"] == 2 and result.diameters == [0.0, 12.0]
+    steps = pd.DataFrame({"input": ["five_band"], "sample": ["full"], "first_dex": [0.4], "aperture_dex": [0.8],
+                          "last_dex": [1.0], "last_diameter": [24.0], "null_dex": [1.2], "share_by_aperture": [0.5]})
+    assert masking.step_numbers(steps) == {"five_band_full_first": 0.4, "five_band_full_aperture": 0.8,
+                                           "five_band_full_last": 1.0, "five_band_full_last_d": 24,
+                                           "five_band_full_null": 1.2, "five_band_full_share": 50.0}
+    assert masking.comparison_numbers(pd.DataFrame())["cmp_panels"] == 0
+    cmp = pd.DataFrame({"input": ["white_light"], "sample": ["full"], "mean_abs_diff_dex": [0.02],
+                        "max_abs_diff_dex": [0.05], "agrees": [True], "worst_diameter": [8.0],
+                        "worst_diff_dex": [-0.05]})
+    assert masking.comparison_numbers(cmp)["cmp_worst"] == \
+        "white light, full sample, at 8 px: the amortised network better by 0.050 dex"
+    contrast = pd.DataFrame({"diameter": [0, 2], "environment_median": [0.1, 0.3]})
+    assert masking.contrast_numbers(contrast) == pytest.approx({"env_contrast_unmasked": 0.1,
+                                                                "env_contrast_gain": 3.0, "env_contrast_first_d": 2})
+    rec = pd.DataFrame({"true_log_age_bin": ["6-7", "7-8"], "cnn_ci_hi": [0.1, 0.5], "reference_ci_lo": [0.2, 0.1],
+                        "reference_ci_hi": [0.3, 0.2], "cnn_ci_lo": [0.05, 0.4]})
+    assert truth_tests.recovery_numbers(rec) == {"cnn_better_bins": "6-7", "reference_better_bins": "7-8"}
+    table = pd.DataFrame({"spatial/random": [0.5], "galaxy/random": [0.25]}, index=[leakage.ENVIRONMENT_CASE])
+    split = pd.DataFrame({"split": ["random", "spatial"], "test_overlap_frac": [0.3, 0.0]})
+    assert leakage.leakage_numbers(table, split) == pytest.approx({"overlap_random": 30.0, "env_spatial": 50.0,
+                                                                  "env_galaxy": 25.0, "env_leaked": 50.0})
+    flagged = pd.DataFrame({"closer_to_truth": ["cnn", "reference"]})
+    flagged.attrs.update(n_test=40, sigma_dex=0.3, n_seeds=1)
+    real = pd.DataFrame(index=range(5))
+    real.attrs["n_test"] = 900
+    d = disagreements.disagreement_numbers(flagged, real, 3.0)
+    assert d["cnn_right_pct"] == 50.0 and d["n_sigma_text"] == "3" and d["real_flagged"] == 5
+    mock = pd.DataFrame({"significant": [True, False]})
+    both = pd.DataFrame({"real_verdict": ["A better", None], "agree": [True, None]})
+    assert significance.agreement_numbers(mock, mock, both, 0.95) == {
+        "level_pct": 95, "n_pairs": 2, "n_sig_mock": 1, "n_real": 1, "n_sig_real": 1, "n_agree": 1}
+    cat = pd.DataFrame({"distance_group": ["near", "near", "far"], "galaxy_id": ["IC_5332", "NGC_628C", "NGC_1566"],
+                        "log_age": [7.0, 8.0, 9.0], "pc_per_px": [1.0, 1.0, 3.0]})
+    from clusterage_utils.chapters import distance
+
+    groups, numbers = distance.group_table(cat)
+    assert numbers["near_galaxies"] == "IC 5332, NGC 628C" and numbers["far_pc_per_px"] == 3.0
+    assert groups.loc["near", "N"] == 2

@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
-from ..constants import APERTURE_RADIUS_PX
+from ..constants import APERTURE_DIAMETER_PX, APERTURE_RADIUS_PX
 from ..experiments import Experiment, case_experiments
 from ..profiles import Profile
 from ..sweeps import MaskKind
@@ -91,8 +91,9 @@ def attribution_study(ctx, n_clusters: int = 200, steps: int = 32, gallery_per_b
 def attribution_summary(profiles, bins=(6.0, 7.0, 8.0, 9.0, 10.5)) -> dict[str, float]:
     """Numbers for the page from :func:`~clusterage_utils.attribution.profiles_by_age` profiles: for the i-th
     age bin of ``bins``, the diameter (px) within which half of the |attribution| lies (``half_<i>``), the share
-    inside the photometric aperture in % (``aperture_<i>``) and the bin's label (``bin_<i>``); NaN for an empty bin."""
-    out: dict = {}
+    inside the photometric aperture in % (``aperture_<i>``) and the bin's label (``bin_<i>``); NaN for an empty bin;
+    and the aperture's diameter (``aperture_px``)."""
+    out: dict = {"aperture_px": APERTURE_DIAMETER_PX}
     for i, (lo, hi) in enumerate(zip(bins[:-1], bins[1:])):
         label = f"{lo:g}-{hi:g}"
         g = profiles[profiles["age_bin"] == label].sort_values("outer_radius_px")

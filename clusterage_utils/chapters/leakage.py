@@ -9,13 +9,16 @@ from ..metrics import CASE_COLUMNS, summarise_seeds
 from ..profiles import Profile
 from .common import PageSettings, for_extensions
 
-__all__ = ["SPLIT_STRATEGIES", "SPLIT_CASES", "ENVIRONMENT_CASE", "split_cases", "experiments", "split_comparison",
-           "leakage_table"]
+__all__ = ["SPLIT_STRATEGIES", "SPLIT_CASES", "ENVIRONMENT_CASE", "TABLE_COLUMNS", "split_cases", "experiments",
+           "split_comparison", "leakage_table", "leakage_numbers"]
 
 SPLIT_STRATEGIES = ("random", "spatial", "galaxy")
 #: The environment-only case (white light, centre masked at 24 px): the one whose signal leakage could fake.
 ENVIRONMENT_CASE = "white_light_full_mask_centre_24"
 SPLIT_CASES = ("five_band_full_none", ENVIRONMENT_CASE)
+#: The columns of the chapter's table of scores.
+TABLE_COLUMNS = ["case", "split", "n_train", "n_test", "test_overlap_frac", "test_scatter_mean", "test_ci_lo",
+                 "test_ci_hi", "null_scatter_dex", "predictive_power_pct"]
 
 
 def split_cases(profile: Profile) -> tuple[str, ...]:
@@ -58,3 +61,13 @@ def leakage_table(summary: pd.DataFrame) -> pd.DataFrame:
         if sp in out and "random" in out:
             out[f"{sp}/random"] = out[sp] / out["random"]
     return out.reindex([c for c in SPLIT_CASES if c in out.index])
+
+
+def leakage_numbers(table: pd.DataFrame, summary: pd.DataFrame) -> dict[str, float]:
+    """For prose (%): ``overlap_random`` (test cutouts overlapping a seen one under the random split), and the
+    share of the environment case's random-split power kept under the spatial (``env_spatial``) and galaxy
+    (``env_galaxy``) splits, and lost without overlap (``env_leaked``)."""
+    env = table.loc[ENVIRONMENT_CASE]
+    overlap = summary.groupby("split")["test_overlap_frac"].first()
+    return {"overlap_random": 100 * overlap["random"], "env_spatial": 100 * env["spatial/random"],
+            "env_galaxy": 100 * env["galaxy/random"], "env_leaked": 100 * (1 - env["spatial/random"])}

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from ..constants import APERTURE_DIAMETER_PX, APERTURE_RADIUS_PX
 from ..experiments import Experiment, case_experiments, fig5_cases, masking_sweep, parse_case
 from ..metrics import compare_masking_methods
 from ..profiles import Profile
@@ -171,15 +172,21 @@ class SweepResult:
         """The summary rows of the sweep's own masking method (the curve; the others are checks)."""
         return self.summary[self.summary["masking"] == self.settings.masking]
 
-    def counts(self) -> dict[str, int | str]:
+    @property
+    def diameters(self) -> list[float]:
+        """The curve's diameters, sorted."""
+        return sorted(self.curve["diameter"].unique())
+
+    def numbers(self) -> dict[str, float | int | str]:
         """For prose: ``method``, ``n_evaluations`` (store rows), ``n_networks`` (networks trained for them: one
-        per model and fold and network of a seed), ``n_diameters`` (of the curve) and ``passes`` (per epoch of an
-        amortised network)."""
+        per model and fold and network of a seed), ``n_diameters`` (of the curve), ``passes`` (per epoch of an
+        amortised network), and the photometric aperture's ``aperture_px`` and ``aperture_radius_px``."""
         models = {e.training_group: e.training for e in self.experiments}.values()
         return {"method": self.settings.masking, "n_evaluations": len(self.scores),
                 "n_networks": sum(t.folds * t.networks_per_seed for t in models),
                 "n_diameters": int(self.curve["diameter"].nunique()),
-                "passes": self.settings.profile.training.amortised_passes}
+                "passes": self.settings.profile.training.amortised_passes,
+                "aperture_px": APERTURE_DIAMETER_PX, "aperture_radius_px": APERTURE_RADIUS_PX}
 
     def table(self) -> pd.DataFrame:
         """Mean test scatter of the curve (dex), diameter by panel."""

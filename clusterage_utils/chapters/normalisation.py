@@ -16,7 +16,12 @@ __all__ = ["NORMALISATION_VARIANTS", "NORMALISATION_CASES", "AUTHORS_CASES", "AU
            "CORE_NORMALISATION_VARIANTS", "CORE_AUTHORS_CASES", "normalisation_variants", "authors_cases",
            "experiments",
            "normalisation_comparison", "authors_experiments", "masked_grey_levels", "grey_level_control",
-           "preprocessing_comparison", "grey_levels_by_case"]
+           "preprocessing_comparison", "grey_levels_by_case", "TABLE_COLUMNS", "stretch_numbers", "grey_level_controls",
+           "code_numbers"]
+
+#: The columns of the chapter's table of scores.
+TABLE_COLUMNS = ["case", "normalisation", "test_scatter_mean", "test_ci_lo", "test_ci_hi", "null_scatter_dex",
+                 "predictive_power_pct"]
 
 NORMALISATION_VARIANTS = ("instance", "asinh", "log", "quantile")
 #: The variants of a profile with ``extensions="core"``: the study's stretch and two non-linear ones.
@@ -165,3 +170,29 @@ def grey_levels_by_case(data, cases=AUTHORS_CASES) -> pd.DataFrame:
         frames.append(pd.DataFrame({"case": case, "grey_level": masked_grey_levels(data, exp, idx),
                                     "log_age": np.asarray(data.log_ages)[idx]}))
     return pd.concat(frames, ignore_index=True)
+
+
+def stretch_numbers(summary: pd.DataFrame) -> dict[str, float | str]:
+    """For prose, from :func:`normalisation_comparison`: the environment case's test scatter under the study's
+    normalisation (``env_instance``) and at best (``env_best``, dex; ``env_best_name``)."""
+    env = summary.set_index("normalisation")["test_scatter_mean"]
+    return {"env_instance": env["instance"], "env_best": env.min(), "env_best_name": str(env.idxmin())}
+
+
+def grey_level_controls(data) -> tuple[pd.DataFrame, dict[str, float | str]]:
+    """:func:`grey_level_control` of every case in :data:`AUTHORS_CASES`, and for prose the case whose grey
+    level predicts age best (``leak_case``, ``leak_power`` %, ``leak_scatter`` and ``leak_null`` dex,
+    ``leak_rho``) and the weakest case's power (``leak_min_power``)."""
+    controls = pd.DataFrame([grey_level_control(data, c) for c in AUTHORS_CASES])
+    best = controls.loc[controls["predictive_power_pct"].idxmax()]
+    return controls, {"leak_case": best["case"].replace("_", " "), "leak_power": best["predictive_power_pct"],
+                      "leak_scatter": best["test_scatter_dex"], "leak_null": best["null_scatter_dex"],
+                      "leak_rho": best["spearman"], "leak_min_power": controls["predictive_power_pct"].min()}
+
+
+def code_numbers(cmp: pd.DataFrame) -> dict[str, float | int | str]:
+    """For prose, from :func:`preprocessing_comparison`: cases compared (``n_cases_code``), significantly better
+    and worse under the authors' code (``n_code_better``, ``n_code_worse``) and the largest gain (dex, case)."""
+    return {"n_cases_code": len(cmp), "n_code_better": int((cmp["ci_hi"] < 0).sum()),
+            "n_code_worse": int((cmp["ci_lo"] > 0).sum()), "largest_gain": -cmp["diff_dex"].min(),
+            "largest_gain_case": cmp.loc[cmp["diff_dex"].idxmin(), "case"].replace("_", " ")}

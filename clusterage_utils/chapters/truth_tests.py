@@ -17,7 +17,7 @@ from ..profiles import Profile
 from .common import PageSettings, for_extensions
 
 __all__ = ["COUPLINGS", "CORE_COUPLINGS", "TRUTH_CASES", "couplings", "experiments", "truth_test_runs", "truth_test",
-           "truth_verdict", "recovery_vs_truth", "verdict_text"]
+           "truth_verdict", "recovery_vs_truth", "recovery_numbers", "verdict_text"]
 
 #: Environment couplings of the injection-recovery surveys (1 = the book's own survey).
 COUPLINGS = (0.0, 0.5, 1.0)
@@ -136,3 +136,12 @@ def verdict_text(tests: pd.DataFrame) -> dict[str, str]:
         "shuffled": ("never" if v["shuffled_never_below_null"] else "sometimes") + " significantly below the null",
         "passes": "passes" if all(v.values()) else "does not pass",
     }
+
+
+def recovery_numbers(recovery: pd.DataFrame) -> dict[str, str]:
+    """For prose, from :func:`recovery_vs_truth`: the true-age bins where the CNN is closer to the truth than the
+    reference (``cnn_better_bins``; intervals apart) and where the reference is (``reference_better_bins``)."""
+    r = recovery
+    better = r[r["cnn_ci_hi"] < r["reference_ci_lo"]]["true_log_age_bin"].tolist()
+    worse = r[r["reference_ci_hi"] < r["cnn_ci_lo"]]["true_log_age_bin"].tolist()
+    return {"cnn_better_bins": ", ".join(better) or "none", "reference_better_bins": ", ".join(worse) or "none"}
