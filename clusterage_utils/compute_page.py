@@ -15,6 +15,7 @@ from .chapters import all_experiments, leakage, normalisation, truth_tests
 from .chapters.masking import GROUP_AMORTISED_PASSES
 from .cost import benchmark_numbers, benchmark_results, measured_cost
 from .profiles import Profile, profile_table, settings_text
+from .sweeps import MaskKind
 
 __all__ = ["RECIPE_ROUNDS", "profile_numbers", "recipe_rounds", "benchmark_table", "amortised_numbers",
            "fold_numbers", "kfold_numbers", "epoch_numbers", "build_cost", "thread_numbers", "build_health",
@@ -156,7 +157,7 @@ def epoch_numbers(profile: Profile) -> tuple[dict, pd.DataFrame]:
     numbers = {f"ep_{k}": v for k, v in ep.items()} | {
         "ep_cost": ep["s_longer"] / ep["s_cap"], "keep_centre_training": settings_text(profile.keep_centre_training),
         "ep_epochs": meta.get("settings", {}).get(_LONGER, {}).get("epochs", float("nan")),
-        "ep_study24": released.loc[("white_light", "full", "keep_centre", 24), "test_scatter_dex_mean"]}
+        "ep_study24": released.loc[("white_light", "full", MaskKind.KEEP_CENTRE.value, 24), "test_scatter_dex_mean"]}
     return numbers, table
 
 
