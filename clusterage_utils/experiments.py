@@ -298,12 +298,9 @@ def masking_sweep(sweep: Sweep, input: str, sample: str, profile: Profile, **ove
         Other :class:`Experiment` fields, e.g. ``masking="amortised"`` (one model per seed trained on the
         profile's grid, evaluated at each diameter) or ``group``.
     """
-    if sweep.diameters is None:
-        t = profile.training
-        sweep = dataclasses.replace(sweep, diameters=t.diameters_pc if sweep.unit == "pc" else t.diameters_px)
     amortised = overrides.get("masking", "retrain") == "amortised"
-    return [e for mask, d in sweep.points(amortised)
-            for e in _seeds(Experiment(input=input, sample=sample, mask=mask, diameter=d,
+    return [e for mask, diameter in sweep.on_grid_of(profile.training).points(amortised)
+            for e in _seeds(Experiment(input=input, sample=sample, mask=mask, diameter=diameter,
                                        diameter_unit=sweep.unit, **overrides), profile)]
 
 

@@ -123,8 +123,16 @@ class Sweep:
         """
         if self.diameters is None:
             raise ValueError(f"the {self.kind.value} sweep has no diameters to make points of")
-        return [(MaskKind.NONE if d == 0 and self.is_inner and not amortised else self.kind, d)
-                for d in self.diameters if d > 0 or self.is_inner]
+        return [(MaskKind.NONE if diameter == 0 and self.is_inner and not amortised else self.kind, diameter)
+                for diameter in self.diameters if diameter > 0 or self.is_inner]
+
+    def on_grid_of(self, training) -> Sweep:
+        """This sweep, or for one without diameters the grid of its unit in ``training`` (a
+        :class:`~clusterage_utils.profiles.TrainingSettings`: ``diameters_px`` or ``diameters_pc``)."""
+        if self.diameters is not None:
+            return self
+        grid = training.diameters_pc if self.unit == "pc" else training.diameters_px
+        return Sweep(self.kind, grid, self.unit)
 
     def selects(self, records):
         """Boolean Series: which rows of ``records`` (store rows or summaries with ``mask`` and ``diameter``;

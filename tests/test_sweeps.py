@@ -58,3 +58,12 @@ def test_the_axis_and_the_aperture_marker():
     assert Sweep(MaskKind.MASK_CENTRE, unit="pc").aperture_marker is None
     assert Sweep(MaskKind.KEEP_CENTRE).axis_label("square-root axis") == "kept diameter (px, square-root axis)"
     assert Sweep(MaskKind.MASK_CENTRE, unit="pc").axis_label() == "masked diameter (pc)"
+
+
+def test_a_sweep_without_diameters_takes_the_grid_of_its_unit():
+    from clusterage_utils.profiles import TrainingSettings
+
+    t = TrainingSettings(diameters_px=(0, 4), diameters_pc=(0, 30))
+    assert Sweep(MaskKind.MASK_CENTRE).on_grid_of(t).diameters == (0, 4)
+    assert Sweep(MaskKind.MASK_CENTRE, unit="pc").on_grid_of(t).diameters == (0, 30)
+    assert Sweep(MaskKind.KEEP_CENTRE, (8,)).on_grid_of(t).diameters == (8,)         # its own diameters stay

@@ -58,9 +58,8 @@ class PageSettings:
 
     def sweep(self, kind: MaskKind, unit: str = "px") -> Sweep:
         """The sweep of ``kind`` in ``unit`` over the page's diameters (default: the profile's grid)."""
-        t = self.profile.training
-        chosen, grid = (self.diameters_pc, t.diameters_pc) if unit == "pc" else (self.diameters, t.diameters_px)
-        return Sweep(kind, chosen if chosen is not None else grid, unit)
+        diameters = self.diameters_pc if unit == "pc" else self.diameters
+        return Sweep(kind, diameters, unit).on_grid_of(self.profile.training)
 
 
 def page_settings(profile: Profile | str, seeds=None, diameters=None, diameters_pc=None, masking: str | None = None
