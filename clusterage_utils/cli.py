@@ -65,7 +65,7 @@ def _cmd_run(a) -> int:
     from .experiments import named_experiments
     from .paths import default_store_path
 
-    data = Path(a.data) if a.data else ensure_default_cutouts(a.profile)
+    data = Path(a.data) if a.data else ensure_default_cutouts(a.profile.name)
     exps = [e for name in a.experiments for e in named_experiments(name, a.profile)]
     store = a.store or default_store_path(a.profile.name, a.data)
     df = run_experiments(exps, data, store, scheduler=a.scheduler, n_workers=a.workers)

@@ -16,7 +16,6 @@ import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -27,9 +26,6 @@ from .cutouts import TRUTH_COLUMNS, CutoutWriter
 from .paths import default_cutouts_path
 from .products import ProductError, find_band_images, galaxy_id_for, read_cluster_catalogue
 from .reference import galaxies, pc_per_px, pixel_scale_arcsec
-
-if TYPE_CHECKING:
-    from .profiles import Profile
 
 __all__ = ["DROP_REASONS", "CurationConfig", "galaxy_folders", "curate_galaxy", "curate", "ensure_default_cutouts"]
 
@@ -322,7 +318,7 @@ def curate(products_dir: str | os.PathLike, out_path: str | os.PathLike, cfg: Cu
     return summary
 
 
-def ensure_default_cutouts(profile: str | Profile = "laptop", root: str | os.PathLike | None = None, seed: int = 0,
+def ensure_default_cutouts(profile: str = "laptop", root: str | os.PathLike | None = None, seed: int = 0,
                            environment_coupling: float = 1.0, progress: bool = True) -> Path:
     """Return the cutout file of a profile's default mock survey, making the survey (minutes, with a progress bar)
     and curating it if absent or made by an older version of the mock (:data:`~clusterage_utils.mock.MOCK_VERSION`).
@@ -334,7 +330,7 @@ def ensure_default_cutouts(profile: str | Profile = "laptop", root: str | os.Pat
     from .profiles import get_profile
 
     prof = get_profile(profile)
-    out = default_cutouts_path(prof.name, root, seed, environment_coupling)
+    out = default_cutouts_path(profile, root, seed, environment_coupling)
     base = out.parent
     survey = base / "mock"
     manifest = read_manifest(survey) if survey.exists() else None
