@@ -235,3 +235,8 @@ def test_numbers_for_prose_say_what_they_count():
     groups, numbers = distance.group_table(cat)
     assert numbers["near_galaxies"] == "IC 5332, NGC 628C" and numbers["far_pc_per_px"] == 3.0
     assert groups.loc["near", "N"] == 2
+
+
+def test_a_profile_name_below_the_entry_points_is_refused():
+    with pytest.raises(TypeError, match=r"get_profile\('smoke'\)"):
+        chapter_experiments("03", "smoke")

@@ -94,7 +94,12 @@ def chapter_experiments(chapter: str, settings: PageSettings | Profile) -> list[
     ------
     ValueError
         For an unknown chapter.
+    TypeError
+        For a profile's name: resolve it once where it enters (:func:`~clusterage_utils.profiles.get_profile`).
     """
+    if not isinstance(settings, (PageSettings, Profile)):
+        raise TypeError(f"chapter_experiments needs a Profile or PageSettings, got {settings!r}; pass "
+                        f"get_profile({settings!r}) or page_settings({settings!r})")
     make = _EXPERIMENTS.get(chapter_id(chapter))
     if make is None:
         return []
