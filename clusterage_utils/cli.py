@@ -10,14 +10,22 @@ import sys
 from pathlib import Path
 
 
-def _cmd_mock(a) -> int:
-    from .mock import MockSurveyConfig, make_mock_survey
+def _profile(name: str):
+    """``--profile``: the profile of that name, resolved once here (an unknown name is a usage error)."""
     from .profiles import get_profile
 
-    prof = get_profile(a.profile)
-    cfg = MockSurveyConfig(seed=a.seed, fraction=a.fraction if a.fraction is not None else prof.fraction,
+    try:
+        return get_profile(name)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _cmd_mock(a) -> int:
+    from .mock import MockSurveyConfig, make_mock_survey
+
+    cfg = MockSurveyConfig(seed=a.seed, fraction=a.fraction if a.fraction is not None else a.profile.fraction,
                            environment_coupling=a.coupling,
-                           galaxies=tuple(a.galaxies) if a.galaxies else prof.galaxies, nebular=a.nebular)
+                           galaxies=tuple(a.galaxies) if a.galaxies else a.profile.galaxies, nebular=a.nebular)
     import time
     t0 = time.perf_counter()
     out = make_mock_survey(a.out, cfg, overwrite=a.overwrite, preview=a.preview)
@@ -56,12 +64,10 @@ def _cmd_run(a) -> int:
     from .execution import run_experiments
     from .experiments import named_experiments
     from .paths import default_store_path
-    from .profiles import get_profile
 
-    prof = get_profile(a.profile)
-    data = Path(a.data) if a.data else ensure_default_cutouts(a.profile)
-    exps = [e for name in a.experiments for e in named_experiments(name, prof)]
-    store = a.store or default_store_path(a.profile, a.data)
+    data = Path(a.data) if a.data else ensure_default_cutouts(a.profile.name)
+    exps = [e for name in a.experiments for e in named_experiments(name, a.profile)]
+    store = a.store or default_store_path(a.profile.name, a.data)
     df = run_experiments(exps, data, store, scheduler=a.scheduler, n_workers=a.workers)
     cols = [c for c in ("name", "seed", "test_scatter_dex", "null_scatter_dex", "predictive_power_pct",
                         "wall_time_s") if c in df]
@@ -91,7 +97,7 @@ def _cmd_book(a) -> int:
     if a.publish:
         from .build import publish_site
 
-        print(f"site ready to publish: {publish_site(a.profile, data=a.data)}")
+        print(f"site ready to publish: {publish_site(a.profile.name, data=a.data)}")
     return 0
 
 
@@ -104,12 +110,13 @@ def _cmd_health(a) -> int:
     from .paths import default_cutouts_path, default_store_path
     from .store import ResultsStore, record_key
 
-    data = Path(a.data) if a.data else default_cutouts_path(a.profile)
-    store = ResultsStore(a.store or default_store_path(a.profile, a.data))
+    data = Path(a.data) if a.data else default_cutouts_path(a.profile.name)
+    store = ResultsStore(a.store or default_store_path(a.profile.name, a.data))
     fp = open_cutouts(data).fingerprint()
     keys = [k for k in dict.fromkeys(record_key(e.hash, fp) for e in all_experiments(a.profile)) if store.has(k)]
     if not keys:
-        raise FileNotFoundError(f"{store.root}: no records of the {a.profile} book on {data.name}; build it first")
+        raise FileNotFoundError(f"{store.root}: no records of the {a.profile.name} book on {data.name}; build it "
+                                f"first")
     report = health_report(store.scores(keys), store)
     with pd.option_context("display.width", 160, "display.max_colwidth", 60):
         print(health_summary(report).to_string(index=False))
@@ -127,7 +134,7 @@ def _cmd_health(a) -> int:
 def _cmd_plan(a) -> int:
     from .cost import plan
 
-    df = plan(a.profile, measured=a.measured)
+    df = plan(a.profile.name, measured=a.measured)
     print(df.to_string(index=False))
     print(f"speeds (samples/s, train / predict): {df.attrs['samples_per_s']} - {df.attrs['speed_source']}")
     return 0
@@ -136,7 +143,7 @@ def _cmd_plan(a) -> int:
 def _cmd_cost(a) -> int:
     from .cost import measured_cost
 
-    df = measured_cost(a.profile, a.store, a.build_dir)
+    df = measured_cost(a.profile.name, a.store, a.build_dir)
     print(df.to_string(index=False))
     t = df.attrs["timings"]
     if t:
@@ -145,13 +152,12 @@ def _cmd_cost(a) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="clusterage", description=__doc__.splitlines()[0])
-    sub = p.add_subparsers(dest="cmd", required=True)
-
+def _data_commands(sub) -> None:
+    """The sub-commands that make, fetch and curate data: ``mock``, ``curate``, ``fetch-phangs``."""
     m = sub.add_parser("mock", help="make the mock PHANGS-HST survey (FITS mosaics + catalogues with truth)")
     m.add_argument("--out", required=True, help="output directory (refused if it exists, unless --overwrite)")
-    m.add_argument("--profile", default="laptop", help="smoke | laptop | paper: sets fraction and galaxies")
+    m.add_argument("--profile", default="laptop", type=_profile,
+                   help="smoke | laptop | paper: sets fraction and galaxies")
     m.add_argument("--seed", type=int, default=0)
     m.add_argument("--fraction", type=float, help="fraction of Table 1's N per galaxy, in (0, 1]")
     m.add_argument("--coupling", type=float, default=1.0, help="environment_coupling in [0, 1]")
@@ -181,8 +187,11 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--cat-base")
     f.set_defaults(func=_cmd_fetch)
 
+
+def _book_commands(sub) -> None:
+    """The sub-commands that train, build and account: ``run``, ``book``, ``health``, ``plan``, ``cost``."""
     r = sub.add_parser("run", help="train a named set of experiments into the results store")
-    r.add_argument("--profile", default="laptop")
+    r.add_argument("--profile", default="laptop", type=_profile)
     r.add_argument("--experiments", nargs="+", required=True,
                    help="case names (e.g. five_band_full, fig4) or sweeps (inner_sweep, outer_sweep)")
     r.add_argument("--data", help="cutout file (default: the profile's mock survey)")
@@ -193,7 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.set_defaults(func=_cmd_run)
 
     b = sub.add_parser("book", help="execute the notebooks and build the HTML book")
-    b.add_argument("--profile", default="laptop")
+    b.add_argument("--profile", default="laptop", type=_profile)
     b.add_argument("--chapter", nargs="+", help="only these chapters, e.g. 03")
     b.add_argument("-p", "--parameter", action="append", help="notebook parameter NAME=YAML_VALUE")
     b.add_argument("--data", help="cutout file to use instead of the mock survey")
@@ -203,26 +212,37 @@ def build_parser() -> argparse.ArgumentParser:
     b.set_defaults(func=_cmd_book)
 
     h = sub.add_parser("health", help="are the book's trainings fit for its figures? (checks from the store)")
-    h.add_argument("--profile", default="laptop")
+    h.add_argument("--profile", default="laptop", type=_profile)
     h.add_argument("--data", help="cutout file (default: the profile's mock survey)")
     h.add_argument("--store", help="results store (default results/<profile>)")
     h.set_defaults(func=_cmd_health)
 
     pl = sub.add_parser("plan", help="estimate the number of trainings and time per chapter")
-    pl.add_argument("--profile", default="laptop")
+    pl.add_argument("--profile", default="laptop", type=_profile)
     pl.add_argument("--measured", help="a benchmarks/bench_gpu.py table (gpu.csv) measured on the machine to plan "
                     "for (default: measure this machine)")
     pl.set_defaults(func=_cmd_plan)
 
     co = sub.add_parser("cost", help="what the last build cost per chapter, measured (store wall times)")
-    co.add_argument("--profile", default="laptop")
+    co.add_argument("--profile", default="laptop", type=_profile)
     co.add_argument("--store", help="results store (default results/<profile>)")
     co.add_argument("--build-dir", help="build folder with timings.json (default _build)")
     co.set_defaults(func=_cmd_cost)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``clusterage`` argument parser, one sub-command per task."""
+    p = argparse.ArgumentParser(prog="clusterage", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="cmd", required=True)
+    _data_commands(sub)
+    _book_commands(sub)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .runtime import prepare_environment
+
+    prepare_environment()  # before anything imports TensorFlow: quiet log, oneDNN kernels on x86-64
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

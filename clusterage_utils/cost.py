@@ -206,8 +206,8 @@ def save_benchmark(name: str, frame: pd.DataFrame, **meta) -> Path:
 
     import numpy as np
 
-    from . import __version__
     from ._atomic import atomic_path, save_csv
+    from .constants import __version__
 
     out = _results_dir()
     out.mkdir(parents=True, exist_ok=True)

@@ -7,8 +7,9 @@ reductions: 0.01-0.04 dex on a test scatter, measured) and the device, so every 
 :func:`runtime_info` beside its scores (not in the experiment's hash).
 
 Settings that must be made before the backend is imported (environment variables) live in
-:func:`prepare_environment`; entry points call it with no thread limit, and worker processes call it with their
-own thread count before anything imports Keras.
+:func:`prepare_environment`; entry points call it with no thread limit, worker processes call it with their own
+thread count before anything imports Keras, and the engine calls it (keeping what is set) before it imports Keras
+itself, so that a script calling the engine directly gets the same quiet start-up.
 """
 from __future__ import annotations
 
@@ -100,6 +101,7 @@ def quiet_import_tf():
     (the ``tf.data`` pipelines) calls it; the backend-neutral engine never needs it."""
     if "tensorflow" in sys.modules:
         return sys.modules["tensorflow"]
+    prepare_environment()
     try:
         fd = sys.stderr.fileno()
     except (AttributeError, OSError, ValueError):  # e.g. a notebook kernel's stream: nothing to silence
@@ -119,6 +121,8 @@ def quiet_import_tf():
 
 def _import_keras():
     """Keras, with TensorFlow's start-up lines silenced when it is the backend."""
+    if "keras" not in sys.modules:
+        prepare_environment()
     if backend_name() == "tensorflow":
         quiet_import_tf()
     import keras

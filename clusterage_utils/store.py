@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import __version__
 from ._atomic import atomic_path
+from .constants import __version__
 from .experiments import Experiment
 
 __all__ = ["STORE_VERSION", "StoreError", "record_key", "ResultsStore"]

@@ -18,8 +18,8 @@ import time
 import numpy as np
 import pandas as pd
 
-from . import __version__
 from ._atomic import atomic_path
+from .constants import __version__
 from .cutouts import CutoutFile
 from .experiments import Experiment
 from .fitting import Feed, choose_pipeline, fit_network, make_feed, predict
@@ -27,6 +27,7 @@ from .inputs import AmortisedInputs, InputSource
 from .metrics import scatter_dex, score_set
 from .preprocessing import dataset_range, kfold_split, make_split, select_sample, visible_pixels
 from .runtime import backend_name, backend_versions, runtime_info, seed_everything
+from .sweeps import MaskKind
 
 __all__ = ["experiment_indices", "experiment_inputs", "visible_for", "mask_grid", "mask_table", "train_experiment",
            "train_amortised", "save_model", "resolve_input_mode"]
@@ -110,7 +111,7 @@ def mask_grid(exp: Experiment, size: int) -> list[float]:
     grid (amortised masking: :attr:`~clusterage_utils.experiments.Experiment.grid`) without a zero-diameter
     keep-centre mask and without diameters wider than the cutout."""
     if exp.masking == "amortised":
-        return sorted(d for d in exp.grid if d <= size and (exp.mask != "keep_centre" or d > 0))
+        return sorted(d for d in exp.grid if d <= size and (exp.mask != MaskKind.KEEP_CENTRE or d > 0))
     return [exp.diameter]
 
 

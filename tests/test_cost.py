@@ -5,12 +5,14 @@ def test_plan_counts_trainings():
     from clusterage_utils.chapters import all_experiments
     from clusterage_utils.chapters.truth_tests import TRUTH_CASES, couplings
     from clusterage_utils.cost import plan
+    from clusterage_utils.profiles import get_profile
 
+    smoke = get_profile("smoke")
     df = plan("smoke", n_train=64)
     assert df["chapter"].iloc[-1] == "total"
     # one training per training group (an amortised model once) on the book's data, plus chapter 7's surveys
-    groups = len({e.training_group for e in all_experiments("smoke")})
-    assert df["new_trainings"].iloc[-1] == groups + (len(couplings("smoke")) - 1) * len(TRUTH_CASES)
+    groups = len({e.training_group for e in all_experiments(smoke)})
+    assert df["new_trainings"].iloc[-1] == groups + (len(couplings(smoke)) - 1) * len(TRUTH_CASES)
     assert (df["minutes_max"] >= df["wall_minutes_est"]).all() and df["minutes_max"].iloc[-1] > 0
     assert set(df.attrs["samples_per_s"]) == {"five_band", "white_light"}
     assert df.attrs["speed_source"].startswith("measured here")

@@ -15,6 +15,7 @@ from clusterage_utils.experiments import (
 )
 from clusterage_utils.profiles import TrainingSettings
 from clusterage_utils.store import ResultsStore
+from clusterage_utils.sweeps import MaskKind, Sweep
 
 pytestmark = pytest.mark.engine
 
@@ -94,7 +95,7 @@ def test_amortised_sweep_trains_one_model(toy_file, tmp_path, monkeypatch):
     quick = dataclasses.replace(TOY, epochs=2, patience=2, diameters_px=(0, 4, 8))
     from clusterage_utils.profiles import Profile
     prof = Profile("toy", ("NGC_628C",), 1.0, quick)
-    exps = masking_sweep("mask_centre", "five_band", "full", prof, masking="amortised")
+    exps = masking_sweep(Sweep(MaskKind.MASK_CENTRE), "five_band", "full", prof, masking="amortised")
     assert [e.diameter for e in exps] == [0, 4, 8] and all(e.mask == "mask_centre" for e in exps)
     calls = []
     real = training._fit
@@ -112,8 +113,8 @@ def test_a_parsec_sweep_is_evaluated_on_the_pixel_sweeps_model(toy_file, tmp_pat
 
     quick = dataclasses.replace(TOY, epochs=2, patience=2, diameters_px=(0, 4, 8), diameters_pc=(0, 6))
     prof = Profile("toy", ("NGC_628C",), 1.0, quick)
-    exps = (masking_sweep("mask_centre", "five_band", "full", prof, masking="amortised")
-            + masking_sweep("mask_centre", "five_band", "full", prof, masking="amortised", diameter_unit="pc"))
+    exps = (masking_sweep(Sweep(MaskKind.MASK_CENTRE), "five_band", "full", prof, masking="amortised")
+            + masking_sweep(Sweep(MaskKind.MASK_CENTRE, unit="pc"), "five_band", "full", prof, masking="amortised"))
     calls = []
     real = training._fit
     monkeypatch.setattr(training, "_fit", lambda *a, **k: calls.append(a[0].diameter_unit) or real(*a, **k))
@@ -239,8 +240,8 @@ def test_kfold_evaluation_scores_every_cluster_once_with_each_folds_own_null(toy
     truth = label[np.concatenate([s["test"] for s in trained])]
     assert rec["test_null_scatter_dex"] == pytest.approx(scatter_dex(null, truth))
     assert rec["test_scatter_dex"] == pytest.approx(scatter_dex(test["pred"], test["label"]))
-    amortised = masking_sweep("mask_centre", "five_band", "full", Profile("toy", ("NGC_628C",), 1.0, quick),
-                              masking="amortised")
+    amortised = masking_sweep(Sweep(MaskKind.MASK_CENTRE), "five_band", "full",
+                              Profile("toy", ("NGC_628C",), 1.0, quick), masking="amortised")
     recs = training.train_amortised(amortised, cf)
     assert [r["n_test"] for r in recs] == [n, n] and len(trained) == 4
     with pytest.raises(ValueError, match="needs split='random'"):

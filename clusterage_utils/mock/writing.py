@@ -8,9 +8,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from .. import BANDS, __version__
 from .. import photometry as ph
 from .._atomic import atomic_path
+from ..constants import BANDS, __version__
 from ..products import IMAGE_TARGETS, catalogue_filenames, image_filename
 from .config import MOCK_VERSION, MockSurveyConfig
 from .galaxy import GalaxyMock, simulate_galaxy
