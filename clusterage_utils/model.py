@@ -63,7 +63,7 @@ def build_cnn(input_shape: tuple[int, int, int], width: float = 1.0, layer_order
         initial weights would depend on timing.
     steps_per_execution : int
         Training steps run in one call into the backend (Keras' ``steps_per_execution``): the same updates in the
-        same order, without Python's per-step overhead. Training uses one epoch per call.
+        same order, without Python's per-step overhead. Training uses one epoch per call (torch: one step).
     clipnorm : float
         Clip the global norm of each step's gradient to this value (0: no clipping).
     min_dense_units : int
@@ -104,6 +104,8 @@ def build_cnn(input_shape: tuple[int, int, int], width: float = 1.0, layer_order
     optimizer = keras.optimizers.Adam(learning_rate=learning_rate, global_clipnorm=clipnorm or None)
     if policy == "mixed_float16":
         optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
-    jit = jit_compile or keras.config.backend() == "jax"      # JAX without jit runs op by op
-    model.compile(optimizer=optimizer, loss="mse", jit_compile=jit, steps_per_execution=steps_per_execution)
+    backend = keras.config.backend()
+    jit = jit_compile or backend == "jax"                     # JAX without jit runs op by op
+    per_call = 1 if backend == "torch" else steps_per_execution  # torch runs one step per call
+    model.compile(optimizer=optimizer, loss="mse", jit_compile=jit, steps_per_execution=per_call)
     return model
