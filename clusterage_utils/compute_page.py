@@ -19,7 +19,7 @@ from .sweeps import MaskKind
 
 __all__ = ["RECIPE_ROUNDS", "profile_numbers", "recipe_rounds", "benchmark_table", "amortised_numbers",
            "fold_numbers", "kfold_numbers", "epoch_numbers", "build_cost", "thread_numbers", "build_health",
-           "flagged_runs", "seed_range_numbers"]
+           "flagged_runs", "seed_range_numbers", "accelerator_numbers"]
 
 #: The recipe benchmark's rounds (``benchmarks/bench_recipe.py`` result names) and what each tried.
 RECIPE_ROUNDS = {"recipe": "unstable cases", "recipe_signal": "cases with most signal",
@@ -243,3 +243,20 @@ def seed_range_numbers(report: dict) -> tuple[dict, pd.DataFrame]:
         ["case", "n_seeds", "n_test", "test_scatter_mean", "seed_range_dex", "seed_range_floor_dex", "seed_range_p",
          "null_scatter_dex", "no_detectable_signal"]].head(15)
     return numbers, widest
+
+
+def accelerator_numbers() -> tuple[dict, pd.DataFrame]:
+    """The engine against its plain-JAX limit (``benchmarks/bench_gpu.py``): for prose, where and when it was
+    measured (``accel_where``), whether any row came from an accelerator (``accel_measured``) and the engine's
+    ratio to the limit there (``accel_ratio``); the table with device, backend and precision per row."""
+    result = benchmark_results("gpu")
+    if result is None:
+        return {"accel_where": "has not been run in this checkout", "accel_measured": "no",
+                "accel_ratio": "not measured"}, pd.DataFrame()
+    table, meta = result
+    on_accel = ~table["device"].astype(str).str.startswith("CPU")
+    engine = table[(table["kind"] == "engine") & (table["workers"] == 1)]
+    ratios = ", ".join(f"{r.vs_limit:.2f}x at width {r.width:g} ({r.precision}, {r.device})"
+                       for r in engine.itertuples())
+    return {"accel_where": f"was last run on {meta.get('date')} on {meta.get('machine')}",
+            "accel_measured": "yes" if on_accel.any() else "no", "accel_ratio": ratios or "not measured"}, table
