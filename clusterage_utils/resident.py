@@ -6,9 +6,10 @@ its input (issue 25 measured 4-10x below what the device can do). Here the cutou
 their masks for amortised masking, :class:`~clusterage_utils.inputs.AmortisedInputs`) are put on the device once;
 each epoch, only the indices of its batches (:func:`~clusterage_utils.inputs.index_stream`) travel, and one
 jitted ``lax.scan`` gathers, masks, normalises and rotates each batch and applies Keras' stateless training step
-(``model.stateless_call``, ``optimizer.stateless_apply``). Early stopping is Keras' own callback, driven once per
-epoch. The batches are exactly those of the other pipelines (tested); the loss is Keras' mean squared error.
-Short batches (the end of an epoch of items) are padded and given zero weight, so every step has one shape.
+(``model.stateless_call``, ``optimizer.stateless_apply``), compiled once for every network of one shape. Early
+stopping is Keras' own callback, driven once per epoch. The batches are exactly those of the other pipelines
+(tested); the loss is Keras' mean squared error. Short batches (the end of an epoch of items) are padded and
+given zero weight, so every step has one shape.
 
 Importing this module imports nothing; :class:`ResidentInputs` and :func:`fit_resident` import JAX.
 """
@@ -27,6 +28,10 @@ PREDICT_BATCH = 256
 class ResidentInputs:
     """Cutouts on the JAX device, made into a network's inputs there.
 
+    The device arrays (:attr:`arrays`) are passed to the compiled functions as arguments, never captured in
+    them: an executable compiled for one network serves every network of the same shape and inputs of the same
+    shapes, and no cutout is baked into it as a constant.
+
     Parameters
     ----------
     preprocessed : ndarray (N, H, W, C), optional
@@ -41,39 +46,47 @@ class ResidentInputs:
         if (preprocessed is None) == (amortised is None):
             raise ValueError("ResidentInputs needs either preprocessed cutouts or amortised inputs")
         self.amortised = amortised is not None
+        x = amortised.raw_nhwc if self.amortised else np.asarray(preprocessed, np.float32)
+        _, h, w, _ = x.shape
+        self.arrays = {"x": jnp.asarray(x), "perms": jnp.asarray(dihedral_permutations(h, w))}
         if self.amortised:
-            self.x = jnp.asarray(amortised.raw_nhwc)
-            self.masks = jnp.asarray(amortised.masks)
-            self.mask_index = jnp.asarray(amortised.mask_index)
-            self.ranges = jnp.asarray(amortised.ranges)
-        else:
-            self.x = jnp.asarray(np.asarray(preprocessed, np.float32))
-        _, self.h, self.w, self.c = self.x.shape
-        self.perms = jnp.asarray(dihedral_permutations(self.h, self.w))
+            self.arrays.update(masks=jnp.asarray(amortised.masks), mask_index=jnp.asarray(amortised.mask_index),
+                               ranges=jnp.asarray(amortised.ranges))
 
     def unrotated(self, file_idx, grid_position):
-        """Inputs (k, H, W, C) of cutouts ``file_idx`` (a device or host int array) at their grid positions (the
-        own mask for preprocessed cutouts); traceable inside ``jax.jit``."""
-        import jax.numpy as jnp
-
-        xb = self.x[file_idx]
-        if not self.amortised:
-            return xb
-        m = self.mask_index[file_idx, grid_position]
-        lo_hi = self.ranges[file_idx, m]
-        lo = lo_hi[:, 0, None, None, None]
-        span = (lo_hi[:, 1] - lo_hi[:, 0])[:, None, None, None]
-        shown = jnp.logical_and(self.masks[m][..., None], span > 0)
-        scaled = jnp.clip((xb - lo) / jnp.where(span > 0, span, 1.0), 0.0, 1.0)
-        return jnp.where(shown, scaled, 0.0)
+        """Inputs (k, H, W, C) of cutouts ``file_idx`` at their grid positions (the own mask for preprocessed
+        cutouts)."""
+        return _unrotated(self.arrays, file_idx, grid_position, self.amortised)
 
     def batch(self, file_idx, grid_position, dihedral):
         """Training inputs: :meth:`unrotated`, then each item turned by its dihedral code."""
-        import jax.numpy as jnp
+        return _batch(self.arrays, file_idx, grid_position, dihedral, self.amortised)
 
-        xb = self.unrotated(file_idx, grid_position).reshape(-1, self.h * self.w, self.c)
-        xb = jnp.take_along_axis(xb, self.perms[dihedral][..., None], axis=1)
-        return xb.reshape(-1, self.h, self.w, self.c)
+
+def _unrotated(arrays: dict, file_idx, grid_position, amortised: bool):
+    """Traceable: inputs of cutouts ``file_idx`` from the device arrays (masked and normalised if amortised)."""
+    import jax.numpy as jnp
+
+    xb = arrays["x"][file_idx]
+    if not amortised:
+        return xb
+    m = arrays["mask_index"][file_idx, grid_position]
+    lo_hi = arrays["ranges"][file_idx, m]
+    lo = lo_hi[:, 0, None, None, None]
+    span = (lo_hi[:, 1] - lo_hi[:, 0])[:, None, None, None]
+    shown = jnp.logical_and(arrays["masks"][m][..., None], span > 0)
+    scaled = jnp.clip((xb - lo) / jnp.where(span > 0, span, 1.0), 0.0, 1.0)
+    return jnp.where(shown, scaled, 0.0)
+
+
+def _batch(arrays: dict, file_idx, grid_position, dihedral, amortised: bool):
+    """Traceable: :func:`_unrotated`, then each item turned by its dihedral code (a pixel permutation)."""
+    import jax.numpy as jnp
+
+    xb = _unrotated(arrays, file_idx, grid_position, amortised)
+    k, h, w, c = xb.shape
+    xb = jnp.take_along_axis(xb.reshape(k, h * w, c), arrays["perms"][dihedral][..., None], axis=1)
+    return xb.reshape(k, h, w, c)
 
 
 def stack_batches(stream, steps: int, batch_size: int) -> dict[str, np.ndarray]:
@@ -95,6 +108,57 @@ def stack_batches(stream, steps: int, batch_size: int) -> dict[str, np.ndarray]:
     return out
 
 
+#: Compiled functions per (architecture, optimizer, input kind): every network of one shape shares them.
+_COMPILED: dict[str, tuple] = {}
+
+
+def _compiled(model, amortised: bool) -> tuple:
+    """The jitted ``(epoch, predict, predict_at)`` of networks shaped like ``model`` (it becomes their template:
+    its ``stateless_call`` and its optimizer's ``stateless_apply`` are pure functions of the variables passed)."""
+    import json
+
+    import jax
+    import jax.numpy as jnp
+    import keras
+
+    key = json.dumps([model.get_config(), keras.optimizers.serialize(model.optimizer), str(model.dtype_policy),
+                      amortised], sort_keys=True, default=str)
+    if key in _COMPILED:
+        return _COMPILED[key]
+    opt = model.optimizer
+
+    def forward(tv, ntv, x, training):
+        pred, ntv = model.stateless_call(tv, ntv, x, training=training)
+        return pred[:, 0].astype("float32"), ntv
+
+    def epoch(state, data, batches):
+        def step(carry, b):
+            tv, ntv, ov = carry
+            x = _batch(data, b["file_index"], b["grid_position"], b["dihedral"], amortised)
+
+            def loss_fn(tv):
+                pred, new_ntv = forward(tv, ntv, x, True)
+                n = jnp.maximum(b["weight"].sum(), 1.0)
+                return ((pred - b["target"]) ** 2 * b["weight"]).sum() / n, new_ntv
+
+            (loss, ntv), grads = jax.value_and_grad(loss_fn, has_aux=True)(tv)
+            tv, ov = opt.stateless_apply(ov, grads, tv)
+            return (tv, ntv, ov), loss * b["weight"].sum()
+
+        state, weighted = jax.lax.scan(step, state, batches)
+        return state, weighted.sum() / jnp.maximum(batches["weight"].sum(), 1.0)
+
+    def predict(tv, ntv, x):
+        return forward(tv, ntv, x, False)[0]
+
+    def predict_at(tv, ntv, data, file_idx, grid_position):
+        return forward(tv, ntv, _unrotated(data, file_idx, grid_position, amortised), False)[0]
+
+    # no donation of the state: early stopping keeps snapshots of it
+    _COMPILED[key] = (model, jax.jit(epoch), jax.jit(predict), jax.jit(predict_at))
+    return _COMPILED[key]
+
+
 class ResidentModel:
     """A compiled Keras model whose variables live as JAX arrays between compiled epochs.
 
@@ -106,8 +170,6 @@ class ResidentModel:
     """
 
     def __init__(self, model, inputs: ResidentInputs):
-        import jax
-
         self.model, self.inputs = model, inputs
         opt = model.optimizer
         if not opt.built:
@@ -115,9 +177,7 @@ class ResidentModel:
         self.state = ([v.value for v in model.trainable_variables],
                       [v.value for v in model.non_trainable_variables],
                       [v.value for v in opt.variables])
-        self._epoch = jax.jit(self._epoch_fn)   # no donation: early stopping keeps snapshots
-        self._predict = jax.jit(self._predict_fn)
-        self._predict_at = jax.jit(self._predict_at_fn)
+        _, self._epoch, self._predict, self._predict_at = _compiled(model, inputs.amortised)
         self.stop_training = False
 
     # -- what Keras' callbacks call (the shim of a model for EarlyStopping)
@@ -128,43 +188,9 @@ class ResidentModel:
     def set_weights(self, state) -> None:
         self.state = state
 
-    # -- compiled pieces
-    def _forward(self, tv, ntv, x, training: bool):
-        pred, ntv = self.model.stateless_call(tv, ntv, x, training=training)
-        return pred[:, 0].astype("float32"), ntv
-
-    def _epoch_fn(self, state, arrays):
-        import jax
-        import jax.numpy as jnp
-
-        opt = self.model.optimizer
-
-        def step(carry, b):
-            tv, ntv, ov = carry
-            x = self.inputs.batch(b["file_index"], b["grid_position"], b["dihedral"])
-
-            def loss_fn(tv):
-                pred, new_ntv = self._forward(tv, ntv, x, True)
-                n = jnp.maximum(b["weight"].sum(), 1.0)
-                return ((pred - b["target"]) ** 2 * b["weight"]).sum() / n, new_ntv
-
-            (loss, ntv), grads = jax.value_and_grad(loss_fn, has_aux=True)(tv)
-            tv, ov = opt.stateless_apply(ov, grads, tv)
-            return (tv, ntv, ov), loss * b["weight"].sum()
-
-        state, weighted = jax.lax.scan(step, state, arrays)
-        return state, weighted.sum() / jnp.maximum(arrays["weight"].sum(), 1.0)
-
-    def _predict_fn(self, tv, ntv, x):
-        return self._forward(tv, ntv, x, False)[0]
-
-    def _predict_at_fn(self, tv, ntv, file_idx, grid_position):
-        return self._forward(tv, ntv, self.inputs.unrotated(file_idx, grid_position), False)[0]
-
-    # -- public
     def train_epoch(self, arrays: dict[str, np.ndarray]) -> float:
         """Run one epoch of stacked batches (:func:`stack_batches`); returns its mean training loss."""
-        self.state, loss = self._epoch(self.state, arrays)
+        self.state, loss = self._epoch(self.state, self.inputs.arrays, arrays)
         return float(loss)
 
     def predict_array(self, x: np.ndarray) -> np.ndarray:
@@ -190,7 +216,7 @@ class ResidentModel:
             padded = np.zeros(PREDICT_BATCH, np.int32)
             padded[:k] = b
             pos = np.full(PREDICT_BATCH, grid_position, np.int32)
-            out.append(np.asarray(self._predict_at(tv, ntv, padded, pos))[:k])
+            out.append(np.asarray(self._predict_at(tv, ntv, self.inputs.arrays, padded, pos))[:k])
         return np.concatenate(out) if out else np.zeros(0, np.float32)
 
     def write_back(self) -> None:

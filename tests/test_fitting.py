@@ -12,6 +12,7 @@ from clusterage_utils.inputs import AmortisedInputs, InputSource, index_stream, 
 from clusterage_utils.preprocessing import visible_pixels
 from clusterage_utils.profiles import Profile
 from clusterage_utils.runtime import backend_name
+from clusterage_utils.sweeps import MaskKind, Sweep
 
 pytestmark = pytest.mark.engine
 
@@ -48,7 +49,7 @@ def test_memory_and_streamed_input_train_the_same_network(toy_file, masking):
             runs[mode] = [train_experiment(Experiment(training=st, mask="keep_centre", diameter=8), cf)]
         else:
             prof = Profile("toy", ("NGC_628C",), 1.0, st)
-            runs[mode] = train_amortised(masking_sweep("mask_centre", "five_band", "full", prof,
+            runs[mode] = train_amortised(masking_sweep(Sweep(MaskKind.MASK_CENTRE), "five_band", "full", prof,
                                                        masking="amortised"), cf)
     want = {"tensorflow": "tf.data", "jax": "resident"}.get(backend_name(), "generator")
     assert runs["memory"][0]["runtime"]["pipeline"] == want
