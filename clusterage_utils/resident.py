@@ -112,6 +112,25 @@ def stack_batches(stream, steps: int, batch_size: int) -> dict[str, np.ndarray]:
 _COMPILED: dict[str, tuple] = {}
 
 
+def _signature(model) -> list:
+    """What a network computes, without its layers' names and initializer seeds (which differ between networks
+    of one architecture): each layer's class, activation and dtype policy, and each variable's shape."""
+    layers = [(type(layer).__name__, getattr(getattr(layer, "activation", None), "__name__", None),
+               layer.dtype_policy.name) for layer in model.layers]
+    return [layers, [(tuple(v.shape), str(v.dtype)) for v in model.variables], tuple(model.input_shape)]
+
+
+def _optimizer_signature(opt) -> list:
+    """An optimizer's class, hyper-parameters and learning rate (a schedule by its class and configuration),
+    read directly: ``get_config`` would serialise a schedule through Keras' saving code, which imports
+    TensorFlow."""
+    lr = getattr(opt, "_learning_rate", None)
+    rate = [type(lr).__name__, lr.get_config()] if hasattr(lr, "get_config") else float(opt.learning_rate)
+    hyper = {k: getattr(opt, k, None) for k in ("beta_1", "beta_2", "epsilon", "amsgrad", "clipnorm",
+                                                  "global_clipnorm", "clipvalue", "weight_decay")}
+    return [type(opt).__name__, rate, hyper]
+
+
 def _compiled(model, amortised: bool) -> tuple:
     """The jitted ``(epoch, predict, predict_at)`` of networks shaped like ``model`` (it becomes their template:
     its ``stateless_call`` and its optimizer's ``stateless_apply`` are pure functions of the variables passed)."""
@@ -119,10 +138,9 @@ def _compiled(model, amortised: bool) -> tuple:
 
     import jax
     import jax.numpy as jnp
-    import keras
 
-    key = json.dumps([model.get_config(), keras.optimizers.serialize(model.optimizer), str(model.dtype_policy),
-                      amortised], sort_keys=True, default=str)
+    key = json.dumps([_signature(model), _optimizer_signature(model.optimizer), amortised], sort_keys=True,
+                     default=str)
     if key in _COMPILED:
         return _COMPILED[key]
     opt = model.optimizer

@@ -99,3 +99,23 @@ def test_device_resident_batches_equal_the_numpy_generator(toy_file, amortised):
         np.testing.assert_allclose(got[:k], xw, rtol=0, atol=1e-6)
         np.testing.assert_array_equal(arrays["target"][s, :k], yw)
         assert arrays["weight"][s, :k].all() and not arrays["weight"][s, k:].any()   # short batch: padded
+
+
+def test_networks_of_one_shape_share_their_compiled_epoch():
+    """A book trains hundreds of networks of a few shapes: each shape (and learning-rate schedule) compiles once,
+    whatever the layers' names and initial weights."""
+    pytest.importorskip("jax")
+    from clusterage_utils.model import build_cnn
+    from clusterage_utils.recipe import learning_rate
+    from clusterage_utils.resident import _compiled
+
+    def net(seed, steps, channels=5):
+        m = build_cnn((24, 24, channels), width=1 / 16, seed=seed, learning_rate=learning_rate(QUICK, steps))
+        m.optimizer.build(m.trainable_variables)
+        return m
+
+    first = _compiled(net(0, 10), False)
+    assert _compiled(net(1, 10), False) is first                    # another seed: the same executable
+    assert _compiled(net(1, 11), False) is not first                # another schedule
+    assert _compiled(net(1, 10, channels=1), False) is not first    # white light
+    assert _compiled(net(0, 10), True) is not first                 # amortised inputs
