@@ -1,6 +1,7 @@
 """Writing the mock survey in the real products' formats (HLSP-like mosaics, DR4-like catalogues), atomically."""
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -10,7 +11,14 @@ from pathlib import Path
 
 from .. import BANDS, __version__
 from .. import photometry as ph
-from .._atomic import atomic_path
+from .._atomic import (
+    OutputPathError,
+    atomic_path,
+    check_output_path,
+    output_error,
+    remove_stale_parts,
+    temporary_prefix,
+)
 from ..products import IMAGE_TARGETS, catalogue_filenames, image_filename
 from .config import MOCK_VERSION, MockSurveyConfig
 from .galaxy import GalaxyMock, simulate_galaxy
@@ -57,17 +65,13 @@ def _write_catalogues(folder: Path, gm: GalaxyMock, cfg: MockSurveyConfig) -> No
             fits.BinTableHDU(t).writeto(tmp)  # data in HDU 1, as the real catalogues
 
 def _check_output_dir(out_dir: Path, overwrite: bool) -> None:
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OutputPathError(f"output directory {out_dir} is a file; choose a folder name for the survey")
     if out_dir.exists() and not overwrite:
         raise FileExistsError(f"output directory {out_dir} exists; choose another or pass --overwrite "
                               f"(overwrite=True) to replace it")
-    parent = out_dir.resolve().parent
-    while not parent.exists():
-        parent = parent.parent
-    if not parent.is_dir():
-        raise NotADirectoryError(f"output directory {out_dir}: {parent} is a file, not a directory; "
-                                 f"choose another location")
-    if not os.access(parent, os.W_OK):
-        raise PermissionError(f"output directory {out_dir}: {parent} is not writable; choose a writable location")
+    check_output_path(out_dir, kind="folder")
+
 
 def make_mock_survey(out_dir: str | os.PathLike, cfg: MockSurveyConfig | None = None, overwrite: bool = False,
                      progress: bool = True, preview: bool = False) -> Path:
@@ -99,9 +103,13 @@ def make_mock_survey(out_dir: str | os.PathLike, cfg: MockSurveyConfig | None = 
     cfg = cfg or MockSurveyConfig()
     out_dir = Path(out_dir)
     _check_output_dir(out_dir, overwrite)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".part", dir=out_dir.parent))
-    tmp.chmod(0o755)
+    try:
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_parts(out_dir.parent, out_dir.name)   # left by a killed run
+        tmp = Path(tempfile.mkdtemp(prefix=temporary_prefix(out_dir.name), suffix=".part", dir=out_dir.parent))
+        tmp.chmod(0o755)
+    except OSError as e:
+        raise output_error(e, out_dir) from e
     t0 = time.perf_counter()
     n_total = 0
     try:
@@ -123,6 +131,11 @@ def make_mock_survey(out_dir: str | os.PathLike, cfg: MockSurveyConfig | None = 
         if out_dir.exists():
             shutil.rmtree(out_dir)
         os.replace(tmp, out_dir)
+    except OSError as e:   # a full disk while writing into the temporary folder: name the folder asked for
+        named = output_error(e, out_dir)
+        if named.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM):
+            raise
+        raise named from e
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
