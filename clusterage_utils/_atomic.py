@@ -30,8 +30,8 @@ _TAG = re.compile(r"\.(?P<host>[A-Za-z0-9-]{1,32})-(?P<pid>\d+)\.")
 
 
 class OutputPathError(OSError):
-    """An output path cannot be written (a folder where a file is wanted, below a file, unwritable, disk full);
-    the message names the path the user gave. ``errno`` is the underlying error number, when there is one."""
+    """Writing an output failed (full disk, quota, read-only or unwritable location); the message names the path
+    the user gave, not a temporary. ``errno`` is the underlying error number, when there is one."""
 
     def __init__(self, message: str, errno_: int | None = None):
         super().__init__(message)
@@ -99,24 +99,27 @@ def remove_stale_parts(folder: str | os.PathLike, name: str | None = None) -> li
 
 
 def check_output_path(path: str | os.PathLike, kind: str = "file") -> Path:
-    """Raise :class:`OutputPathError` naming ``path`` if a ``kind`` ("file" or "folder") cannot be written there:
-    a folder where a file is wanted (or the reverse), a file above it, or a folder above it that is not writable.
-    Returns ``path``."""
+    """Check that a ``kind`` ("file" or "folder") can be written at ``path``; returns ``path``.
+
+    Raises
+    ------
+    IsADirectoryError, NotADirectoryError
+        A folder where a file is wanted (or the reverse), or a file above ``path``.
+    PermissionError
+        The nearest existing folder above ``path`` is not writable.
+    """
     path = Path(path)
     if kind == "file" and path.is_dir():
-        raise OutputPathError(f"{path} is a folder; give a file name for the output, e.g. {path / 'cutouts.h5'}",
-                              errno.EISDIR)
+        raise IsADirectoryError(f"{path} is a folder; give a file name for the output, e.g. {path / 'cutouts.h5'}")
     if kind == "folder" and path.exists() and not path.is_dir():
-        raise OutputPathError(f"{path} is a file; give a folder for the output", errno.ENOTDIR)
+        raise NotADirectoryError(f"{path} is a file; give a folder for the output")
     parent = path.absolute().parent
     while not parent.exists():
         parent = parent.parent
     if not parent.is_dir():
-        raise OutputPathError(f"cannot write {path}: {parent} is a file, not a folder; choose another location",
-                              errno.ENOTDIR)
+        raise NotADirectoryError(f"cannot write {path}: {parent} is a file, not a folder; choose another location")
     if not os.access(parent, os.W_OK | os.X_OK):
-        raise OutputPathError(f"cannot write {path}: {parent} is not writable; choose a writable location",
-                              errno.EACCES)
+        raise PermissionError(f"cannot write {path}: {parent} is not writable; choose a writable location")
     return path
 
 

@@ -12,7 +12,6 @@ from pathlib import Path
 from .. import BANDS, __version__
 from .. import photometry as ph
 from .._atomic import (
-    OutputPathError,
     atomic_path,
     check_output_path,
     output_error,
@@ -66,7 +65,7 @@ def _write_catalogues(folder: Path, gm: GalaxyMock, cfg: MockSurveyConfig) -> No
 
 def _check_output_dir(out_dir: Path, overwrite: bool) -> None:
     if out_dir.exists() and not out_dir.is_dir():
-        raise OutputPathError(f"output directory {out_dir} is a file; choose a folder name for the survey")
+        raise NotADirectoryError(f"output directory {out_dir} is a file; choose a folder name for the survey")
     if out_dir.exists() and not overwrite:
         raise FileExistsError(f"output directory {out_dir} exists; choose another or pass --overwrite "
                               f"(overwrite=True) to replace it")
