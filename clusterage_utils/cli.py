@@ -266,10 +266,8 @@ def _cmd_cost(a) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="clusterage", description=__doc__.splitlines()[0])
-    sub = p.add_subparsers(dest="cmd", required=True)
-
+def _data_parsers(sub) -> None:
+    """The ``mock`` and ``curate`` sub-commands."""
     m = sub.add_parser("mock", help="make the mock PHANGS-HST survey (FITS mosaics + catalogues with truth)")
     m.add_argument("--out", required=True, help="output directory (refused if it exists, unless --overwrite)")
     m.add_argument("--profile", default="laptop", help="smoke | laptop | paper: sets fraction and galaxies")
@@ -294,6 +292,13 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--compression", default="lzf", choices=["lzf", "gzip", "none"])
     c.add_argument("--overwrite", action="store_true")
     c.set_defaults(func=_cmd_curate)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="clusterage", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    _data_parsers(sub)
 
     f = sub.add_parser("fetch-phangs", help="download real PHANGS-HST products from MAST (needs network)")
     f.add_argument("--galaxies", nargs="+", required=True)

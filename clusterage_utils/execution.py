@@ -277,11 +277,7 @@ def run_experiments(experiments: list[Experiment], data_path: str | os.PathLike,
     """
     from tqdm.auto import tqdm
 
-    if scheduler not in SCHEDULERS and "://" not in scheduler:
-        raise ValueError(f"scheduler must be one of {SCHEDULERS} or a Dask address (tcp://host:port), "
-                         f"got {scheduler!r}")
-    if n_workers is not None and (isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1):
-        raise ValueError(f"n_workers must be an integer >= 1 (or None: one per core), got {n_workers!r}")
+    _check_arguments(scheduler, n_workers)
     data = open_cutouts(data_path)
     store = ResultsStore(store_root)
     fp = data.fingerprint()
@@ -304,8 +300,7 @@ def run_experiments(experiments: list[Experiment], data_path: str | os.PathLike,
         if scheduler == "inprocess":
             for g in _resolved_input(groups, data, 1):
                 bar.set_postfix_str(_label(g), refresh=True)
-                train_task(g, data, store, keep, on_wait=lambda g=g: bar.set_postfix_str(
-                    f"waiting: another process trains {_label(g)}", refresh=True))
+                train_task(g, data, store, keep, on_wait=_waiting_note(bar, g))
                 bar.update(len(g))
         elif groups and scheduler == "pool":
             _run_pool(_resolved_input(groups, data, workers), data_path, store_root, sorted(keep), workers,
@@ -316,6 +311,19 @@ def run_experiments(experiments: list[Experiment], data_path: str | os.PathLike,
     finally:
         bar.close()
     return store.scores(keys)
+
+
+def _waiting_note(bar, g: list[Experiment]):
+    """What the progress bar says while another process trains ``g``'s task."""
+    return lambda: bar.set_postfix_str(f"waiting: another process trains {_label(g)}", refresh=True)
+
+
+def _check_arguments(scheduler: str, n_workers) -> None:
+    if scheduler not in SCHEDULERS and "://" not in scheduler:
+        raise ValueError(f"scheduler must be one of {SCHEDULERS} or a Dask address (tcp://host:port), "
+                         f"got {scheduler!r}")
+    if n_workers is not None and (isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1):
+        raise ValueError(f"n_workers must be an integer >= 1 (or None: one per core), got {n_workers!r}")
 
 
 def _warn_set_aside(store: ResultsStore, keys: list[str]) -> None:

@@ -102,13 +102,7 @@ def make_mock_survey(out_dir: str | os.PathLike, cfg: MockSurveyConfig | None = 
     cfg = cfg or MockSurveyConfig()
     out_dir = Path(out_dir)
     _check_output_dir(out_dir, overwrite)
-    try:
-        out_dir.parent.mkdir(parents=True, exist_ok=True)
-        remove_stale_parts(out_dir.parent, out_dir.name)   # left by a killed run
-        tmp = Path(tempfile.mkdtemp(prefix=temporary_prefix(out_dir.name), suffix=".part", dir=out_dir.parent))
-        tmp.chmod(0o755)
-    except OSError as e:
-        raise output_error(e, out_dir) from e
+    tmp = _temporary_dir(out_dir)
     t0 = time.perf_counter()
     n_total = 0
     try:
@@ -120,8 +114,7 @@ def make_mock_survey(out_dir: str | os.PathLike, cfg: MockSurveyConfig | None = 
             _write_catalogues(folder, gm, cfg)
             n_total += len(gm.catalogue)
         manifest = {"kind": "clusterage mock PHANGS-HST survey", "package_version": __version__,
-                    "mock_version": MOCK_VERSION,
-                    "config": cfg.to_dict(), "n_clusters": n_total,
+                    "mock_version": MOCK_VERSION, "config": cfg.to_dict(), "n_clusters": n_total,
                     "wall_time_s": round(time.perf_counter() - t0, 2)}
         (tmp / "mock_survey.json").write_text(json.dumps(manifest, indent=2))
         if preview:
@@ -139,6 +132,19 @@ def make_mock_survey(out_dir: str | os.PathLike, cfg: MockSurveyConfig | None = 
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
     return out_dir
+
+
+def _temporary_dir(out_dir: Path) -> Path:
+    """A new hidden folder next to ``out_dir`` to build the survey in (stale ones of killed runs removed first)."""
+    try:
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_parts(out_dir.parent, out_dir.name)
+        tmp = Path(tempfile.mkdtemp(prefix=temporary_prefix(out_dir.name), suffix=".part", dir=out_dir.parent))
+        tmp.chmod(0o755)
+    except OSError as e:
+        raise output_error(e, out_dir) from e
+    return tmp
+
 
 def read_manifest(survey_dir: str | os.PathLike) -> dict | None:
     """The mock survey's manifest, or None if ``survey_dir`` is not a mock survey."""
