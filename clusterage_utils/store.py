@@ -261,7 +261,9 @@ class ResultsStore:
     @contextlib.contextmanager
     def lock(self, name: str, on_wait=None) -> Iterator[None]:
         """Hold the store-wide lock ``name`` (an exclusive ``flock`` on ``locks/<name>.lock``) for the block; if
-        another process holds it, call ``on_wait()`` and wait. The kernel releases it when its holder dies."""
+        another process holds it, call ``on_wait()`` and wait. The kernel releases it when its holder dies. On a
+        network filesystem without working locks two runs may both train a record: the later write wins, and
+        the two records are the same training."""
         d = self.root / "locks"
         d.mkdir(exist_ok=True)
         with open(d / f"{name}.lock", "a") as f:
