@@ -9,6 +9,7 @@ stay, and the same command resumes (exit status 128 + the signal's number).
 from __future__ import annotations
 
 import argparse
+import math
 import signal
 import sys
 from pathlib import Path
@@ -33,7 +34,7 @@ def _number(kind, low, high=None, low_open=False, what="a number"):
             v = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
-        if (v <= low if low_open else v < low) or (high is not None and v > high):
+        if not math.isfinite(v) or (v <= low if low_open else v < low) or (high is not None and v > high):
             raise argparse.ArgumentTypeError(f"{text} is out of range: expected {what}")
         return v
     return parse

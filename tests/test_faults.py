@@ -86,6 +86,7 @@ def toy_copy(toy_file, tmp_path):
     (["run", "--experiments", "five_band_full_none", "--scheduler", "slurm"], ["--scheduler", "slurm"]),
     (["plan", "--gpu-speedup", "-2"], ["--gpu-speedup", "> 0"]),
     (["plan", "--gpu-speedup", "0"], ["--gpu-speedup", "> 0"]),
+    (["plan", "--gpu-speedup", "nan"], ["--gpu-speedup", "> 0"]),
     (["cost", "--build-dir", "{tmp}/nonexistent"], ["--build-dir", "nonexistent"]),
     (["cost", "--build-dir", "{tmp}"], ["{tmp}", "timings.json"]),
     (["cost", "--store", "{tmp}/nostore"], ["nostore", "no results store"]),
@@ -411,8 +412,10 @@ def _train_under_lock(root, name, rec, holding, release):
 
 # ------------------------------------------------------------------------------------------------ signals
 def _start(argv, tmp_path, **kw) -> subprocess.Popen:
+    """The command line in a child process that takes SIGINT as a terminal's Ctrl-C would (a test runner started
+    in the background inherits SIGINT ignored, and so would its children)."""
     return subprocess.Popen(CLI + [str(a) for a in argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            cwd=tmp_path, **kw)
+                            cwd=tmp_path, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL), **kw)
 
 
 def _pool_run(smoke_copy, store, tmp_path):
