@@ -36,8 +36,10 @@ lint: install
 	$(VENV)/bin/nbqa ruff notebooks book
 	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/publish-book.yml
 
+# The suite on the default backend (TensorFlow), then the engine's tests again on JAX (its CPU wheels).
 test: install browser lint
 	$(PY) -m pytest -q -ra
+	KERAS_BACKEND=jax $(PY) -m pytest -q -ra -m engine
 
 clean:
 	rm -rf _build build .pytest_cache

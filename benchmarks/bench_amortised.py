@@ -27,13 +27,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from clusterage_utils.chapters.common import PageSettings
 from clusterage_utils.chapters.masking import sweep_experiments
 from clusterage_utils.cost import save_benchmark
 from clusterage_utils.execution import run_experiments
 from clusterage_utils.experiments import masking_sweep
 from clusterage_utils.health import seed_range_floor, sweep_noise
 from clusterage_utils.profiles import get_profile
+from clusterage_utils.runtime import prepare_environment
 from clusterage_utils.store import ResultsStore
+from clusterage_utils.sweeps import MaskKind, Sweep
+
+prepare_environment()  # an entry point: before anything imports TensorFlow
 
 #: Candidate ways to train an amortised model, as changes to the laptop profile's training settings.
 SETTINGS = {
@@ -61,8 +66,8 @@ def _panel_experiments(prof, panel: str):
     cases."""
     inp, sample, kind, *group = panel.split("/")
     if group:   # the group's sweep at the passes asked for (the chapters give a group GROUP_AMORTISED_PASSES)
-        return masking_sweep(kind, inp, sample, prof, masking="amortised", group=group[0])
-    return sweep_experiments(kind, prof, masking="amortised", panels=((inp, sample),))
+        return masking_sweep(Sweep(MaskKind(kind)), inp, sample, prof, masking="amortised", group=group[0])
+    return sweep_experiments(MaskKind(kind), PageSettings(prof, "amortised"), panels=((inp, sample),))
 
 
 def _row(label: str, panel: str, sweep: pd.DataFrame, checks: pd.DataFrame, store: ResultsStore) -> dict:

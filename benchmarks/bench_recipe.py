@@ -25,6 +25,9 @@ from clusterage_utils.execution import run_experiments
 from clusterage_utils.experiments import case_experiments
 from clusterage_utils.health import case_health, run_flags
 from clusterage_utils.profiles import get_profile
+from clusterage_utils.runtime import prepare_environment
+
+prepare_environment()  # an entry point: before anything imports TensorFlow
 
 CASES = ("five_band_restricted_mask_centre_48", "white_light_full_keep_centre_6", "white_light_full_mask_centre_24",
          "white_light_restricted_none", "five_band_full_none")

@@ -21,10 +21,14 @@ from pathlib import Path
 import pandas as pd
 
 from clusterage_utils.chapters import distance
+from clusterage_utils.chapters.common import PageSettings
 from clusterage_utils.cost import save_benchmark
 from clusterage_utils.execution import run_experiments
 from clusterage_utils.health import sweep_noise
 from clusterage_utils.profiles import get_profile
+from clusterage_utils.runtime import prepare_environment
+
+prepare_environment()  # an entry point: before anything imports TensorFlow
 
 #: The recipe before the dense floor and the restarts (the laptop recipe of the first laptop builds).
 _BEFORE = dict(min_dense_units=4, collapse_restarts=0)
@@ -60,7 +64,7 @@ def main() -> None:
         training = dataclasses.replace(base.training, **SETTINGS[label], seeds=tuple(range(a.seeds)))
         prof = dataclasses.replace(base, training=training)
         print(f"{label}", flush=True)
-        df = run_experiments(distance.experiments(prof, panels=panels), a.data, a.store)
+        df = run_experiments(distance.experiments(PageSettings(prof), panels=panels), a.data, a.store)
         frames.append(df.assign(setting=label))
     scores = pd.concat(frames, ignore_index=True)
     rows = []

@@ -21,6 +21,9 @@ from clusterage_utils.cost import save_benchmark
 from clusterage_utils.execution import run_experiments
 from clusterage_utils.experiments import case_experiments
 from clusterage_utils.profiles import get_profile
+from clusterage_utils.runtime import prepare_environment
+
+prepare_environment()  # an entry point: before anything imports TensorFlow
 
 CASES = ("five_band_full_none", "white_light_full_mask_centre_24", "white_light_restricted_none")
 

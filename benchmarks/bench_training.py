@@ -42,6 +42,7 @@ def _worker(cfg: dict) -> dict:
     from clusterage_utils.model import build_cnn
     from clusterage_utils.preprocessing import normalise, visible_pixels
     from clusterage_utils.runtime import seed_everything
+    from clusterage_utils.sweeps import MaskKind
 
     seed_everything(0, threads=cfg.get("threads"))
     width, bs, steps = cfg["width"], 32, cfg["steps"]
@@ -52,7 +53,7 @@ def _worker(cfg: dict) -> dict:
             y = f["cluster_log_ages"][()].astype(np.float32)
         x = np.concatenate([np.rot90(x, k, axes=(2, 3)) for k in range(4)])   # four rotated copies
         y = np.concatenate([y] * 4)
-        vis = visible_pixels("none", 0, x.shape[-1])
+        vis = visible_pixels(MaskKind.NONE, 0, x.shape[-1])
         x = normalise(x, vis, "instance").transpose(0, 2, 3, 1).copy()      # numpy, per instance
         y = (y - y.min()) / (y.max() - y.min())
         model = build_cnn(x.shape[1:], width=width, learning_rate=1e-4, seed=0)
@@ -66,7 +67,7 @@ def _worker(cfg: dict) -> dict:
         from clusterage_utils.inputs import InputSource, generator_dataset, tensor_dataset
 
         cf = open_cutouts(path)
-        vis = visible_pixels("none", 0, cf.shape[-1])
+        vis = visible_pixels(MaskKind.NONE, 0, cf.shape[-1])
         idx = np.arange(cf.n)
         y = ((cf.log_ages - cf.log_ages.min()) / np.ptp(cf.log_ages)).astype(np.float32)
         size = cf.shape[-1]

@@ -7,37 +7,31 @@ The names a notebook or a user needs are importable from the package itself (loa
 
 Modules, named after concepts:
 
+shared      :mod:`.constants` (bands, pixel scale, cutout size, photometric aperture), :mod:`.sweeps` (mask kinds
+            and the masking sweep)
 data        :mod:`.reference` (shipped tables), :mod:`.study` (the study's released runs, real data),
             :mod:`.mock` (the mock PHANGS-HST survey), :mod:`.photometry`, :mod:`.products`, :mod:`.fetch`,
             :mod:`.curation`, :mod:`.cutouts` (the cutout file), :mod:`.paths` (default locations)
 engine      :mod:`.profiles`, :mod:`.experiments`, :mod:`.preprocessing`, :mod:`.inputs`, :mod:`.model`,
             :mod:`.recipe`, :mod:`.training`, :mod:`.runtime`, :mod:`.metrics`, :mod:`.store`,
             :mod:`.execution`, :mod:`.health`
-analysis    :mod:`.attribution`, :mod:`.chapters` (one module per chapter), :mod:`.plotting` (figures)
-the book    :mod:`.page` (a chapter's context), :mod:`.build`, :mod:`.cost`, :mod:`.browser`, :mod:`.cli`
+analysis    :mod:`.attribution`, :mod:`.chapters` (one module per chapter, and the page settings they share),
+            :mod:`.plotting` (figures)
+the book    :mod:`.page` (a chapter's context), :mod:`.build`, :mod:`.cost`, :mod:`.compute_page`, :mod:`.browser`,
+            :mod:`.cli`
 
-Vocabulary: a **mask kind** (``none``, ``mask_centre`` = inner masking, ``keep_centre`` = outer masking) says
-which pixels are hidden; a **masking method** (``retrain``, ``amortised``) says how a sweep of diameters is
-trained; a **diameter** always comes with its ``diameter_unit`` (``px`` or ``pc``).
+Vocabulary: a **mask kind** (:class:`~.sweeps.MaskKind`: ``none``, ``mask_centre`` = inner masking,
+``keep_centre`` = outer masking) says which pixels are hidden; a **sweep** (:class:`~.sweeps.Sweep`) is one kind over
+diameters; a **masking method** (``retrain``, ``amortised``) says how a sweep of diameters is trained; a **diameter**
+always comes with its ``diameter_unit`` (``px`` or ``pc``). Importing the package sets nothing: the entry points
+(the CLI, :func:`page_context`, :func:`build_book`) prepare TensorFlow's environment
+(:func:`~.runtime.prepare_environment`).
 """
 from __future__ import annotations
 
 import importlib as _importlib
-import warnings as _warnings
 
-from .runtime import prepare_environment as _prepare_environment
-
-_prepare_environment()  # before anything imports TensorFlow: quiet log, oneDNN kernels on x86-64
-# Jupyter without ipywidgets: tqdm.auto falls back to text bars (fine) but warns on every page
-_warnings.filterwarnings("ignore", message="IProgress not found")
-
-__version__ = "0.1.0"
-
-BANDS: tuple[str, ...] = ("F275W", "F336W", "F438W", "F555W", "F814W")
-"""Band order of every image stack in this project (the study's order)."""
-
-PIXEL_SCALE_ARCSEC: float = 0.04
-"""Drizzled pixel scale of the study's cutouts, arcsec/px (PHANGS-HST mosaics are 0.03962"; the study rounds)."""
+from .constants import BANDS, PIXEL_SCALE_ARCSEC, __version__
 
 #: Public names and the module each lives in (imported on first access).
 _API = {

@@ -1,20 +1,75 @@
 """Where in the image does a trained network look? Integrated gradients, occlusion maps, radial profiles.
 
 These complement the study's retraining masks: one trained model, pixel-level answers. Integrated gradients
-(Sundararajan et al. 2017) are computed with ``tf.GradientTape`` along a straight path from a baseline (all zeros:
-the value masked pixels take) to the input; they satisfy completeness, sum(attributions) = f(x) - f(baseline),
-up to the path-integral discretisation.
+(Sundararajan et al. 2017) are computed with the Keras backend's own gradients (:func:`input_gradients`) along a
+straight path from a baseline (all zeros: the value masked pixels take) to the input; they satisfy completeness,
+sum(attributions) = f(x) - f(baseline), up to the path-integral discretisation.
 """
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["integrated_gradients", "occlusion_map", "radial_profile", "cumulative_fraction", "profiles_by_age"]
+__all__ = ["input_gradients", "integrated_gradients", "occlusion_map", "radial_profile", "cumulative_fraction",
+           "profiles_by_age"]
+
+
+def input_gradients(model, x: np.ndarray) -> np.ndarray:
+    """Gradient of a scalar-output Keras model's summed output with respect to its input, on this process's
+    Keras backend (TensorFlow's ``GradientTape``, ``jax.grad`` over ``model.stateless_call``, or torch's
+    autograd).
+
+    Parameters
+    ----------
+    model : keras.Model
+        Maps (N, H, W, C) to (N, 1).
+    x : ndarray (N, H, W, C), float32
+
+    Returns
+    -------
+    ndarray (N, H, W, C)
+        d sum(model(x)) / dx: each item's gradient of its own output (items do not interact).
+    """
+    from .runtime import backend_name
+
+    return {"tensorflow": _gradients_tf, "jax": _gradients_jax, "torch": _gradients_torch}[backend_name()](model, x)
+
+
+def _gradients_tf(model, x):
+    from .runtime import quiet_import_tf
+
+    tf = quiet_import_tf()
+    p = tf.convert_to_tensor(x)
+    with tf.GradientTape() as tape:
+        tape.watch(p)
+        y = tf.reduce_sum(model(p, training=False))
+    return tape.gradient(y, p).numpy()
+
+
+def _gradients_jax(model, x):
+    import jax
+
+    grad = getattr(model, "_clusterage_input_grad", None)
+    if grad is None:                                     # compiled once per model
+        def total(tv, ntv, inputs):
+            return model.stateless_call(tv, ntv, inputs, training=False)[0].astype("float32").sum()
+
+        grad = model._clusterage_input_grad = jax.jit(jax.grad(total, argnums=2))
+    tv = [v.value for v in model.trainable_variables]
+    ntv = [v.value for v in model.non_trainable_variables]
+    return np.asarray(grad(tv, ntv, np.asarray(x, np.float32)))
+
+
+def _gradients_torch(model, x):
+    import torch
+
+    p = torch.tensor(x, requires_grad=True, device=next(iter(model.trainable_variables)).value.device)
+    model(p, training=False).float().sum().backward()
+    return p.grad.detach().cpu().numpy()
 
 
 def integrated_gradients(model, x: np.ndarray, baseline: np.ndarray | None = None, steps: int = 64,
                          batch_size: int = 64) -> np.ndarray:
-    """Integrated-gradients attributions of a scalar-output Keras model.
+    """Integrated-gradients attributions of a scalar-output Keras model (any backend: :func:`input_gradients`).
 
     Parameters
     ----------
@@ -32,10 +87,6 @@ def integrated_gradients(model, x: np.ndarray, baseline: np.ndarray | None = Non
     ndarray (N, H, W, C)
         Attributions, in units of the model output per pixel.
     """
-    from .runtime import quiet_import_tf
-
-    tf = quiet_import_tf()
-
     x = np.asarray(x, np.float32)
     base = np.zeros_like(x) if baseline is None else np.asarray(baseline, np.float32)
     alphas = np.linspace(0.0, 1.0, steps + 1, dtype=np.float32)
@@ -44,14 +95,7 @@ def integrated_gradients(model, x: np.ndarray, baseline: np.ndarray | None = Non
     out = np.zeros_like(x)
     for i in range(len(x)):
         path = base[i][None] + alphas[:, None, None, None] * (x[i] - base[i])[None]
-        grads = []
-        for s in range(0, len(path), batch_size):
-            p = tf.convert_to_tensor(path[s:s + batch_size])
-            with tf.GradientTape() as tape:
-                tape.watch(p)
-                y = tf.reduce_sum(model(p, training=False))
-            grads.append(tape.gradient(y, p).numpy())
-        g = np.concatenate(grads)
+        g = np.concatenate([input_gradients(model, path[s:s + batch_size]) for s in range(0, len(path), batch_size)])
         out[i] = (x[i] - base[i]) * np.tensordot(weights, g, axes=(0, 0))
     return out
 

@@ -26,9 +26,10 @@ from pathlib import Path
 from ._atomic import atomic_path
 from .chapters import CHAPTER_PARAMETERS, NOTEBOOKS, chapter_experiments, chapter_id, chapter_notebook
 from .chapters.attribution_maps import attribution_models
-from .chapters.common import unique
+from .chapters.common import PageSettings, page_settings, unique
 from .chapters.truth_tests import truth_test_runs
 from .paths import default_store_path, project_root, source_root
+from .profiles import Profile
 
 __all__ = ["build_book", "publish_site", "BookBuildError", "check_parameters", "notebook_parameters",
            "train_for_chapters", "DEFAULT_CHAPTER_TIMEOUT_S"]
@@ -93,22 +94,20 @@ def _stderr_to(path: Path):
             os.close(saved)
 
 
-def train_for_chapters(names: list[str], profile: str, data_path: Path, store_root: Path, parameters: dict,
+def train_for_chapters(names: list[str], settings: PageSettings, data_path: Path, store_root: Path,
                        progress: bool = True) -> dict[str, float]:
     """Every training the chapters ``names`` need, before any notebook runs: the main data (one pool, one bar;
     chapter 09's model kept), and chapter 07's surveys of other couplings. Returns the seconds spent."""
     from .execution import run_experiments
 
-    params = {k: v for k, v in parameters.items() if k in CHAPTER_PARAMETERS}
-    exps = unique([e for n in names for e in chapter_experiments(n, profile, **params)])
-    keep = {e.hash for e in attribution_models(profile)} if "09_attribution" in names else set()
+    exps = unique([e for n in names for e in chapter_experiments(n, settings)])
+    kept = attribution_models(settings.profile) if "09_attribution" in names else []
     t0 = time.perf_counter()
-    run_experiments(exps + [e for e in attribution_models(profile) if e.hash in keep], data_path, store_root,
-                    progress=progress, save_models=keep)
+    run_experiments(exps + kept, data_path, store_root, progress=progress, save_models={e.hash for e in kept})
     timings = {"trainings": round(time.perf_counter() - t0, 1)}
     if "07_truth_tests" in names:
         t1 = time.perf_counter()
-        for coupling, path, runs in truth_test_runs(profile, params.get("seeds"), progress=progress):
+        for coupling, path, runs in truth_test_runs(settings.profile, progress=progress):
             if coupling != 1.0 or path != data_path:
                 run_experiments(runs, path, store_root, progress=progress)
         timings["truth_test_surveys_and_trainings"] = round(time.perf_counter() - t1, 1)
@@ -147,14 +146,63 @@ def _jupyter_book(src: Path, build: Path, warnings_as_errors: bool) -> None:
                              f"{res.stderr[-4000:]}")
 
 
-def build_book(profile: str = "laptop", chapters=None, parameters: dict | None = None, data: str | None = None,
-               build_dir: str | os.PathLike | None = None, store: str | None = None, progress: bool = True,
-               warnings_as_errors: bool = True, timeout_s: int = DEFAULT_CHAPTER_TIMEOUT_S) -> Path:
+def _chapters_to_run(root: Path, src: Path, chapters, parameters: dict) -> list[str]:
+    """The notebooks to execute, after checking ``parameters`` against their parameters cells: the ``chapters``
+    asked for (and any never built), or all of them; raises a ValueError for an unknown chapter or parameter."""
+    if not chapters:  # the whole book: each parameter goes to the chapters that define it, and one at least must
+        known = {p for n in NOTEBOOKS for p in notebook_parameters(root / "notebooks" / f"{n}.ipynb")}
+        bad = sorted(set(parameters) - known)
+        if bad:
+            raise ValueError(f"unknown parameter(s) {bad}; the chapters take: {', '.join(sorted(known))}")
+        return list(NOTEBOOKS)
+    for c in chapters:
+        check_parameters(root / "notebooks" / f"{chapter_notebook(c)}.ipynb", parameters)
+    sel = {chapter_id(c) for c in chapters}
+    return [c for c in NOTEBOOKS if chapter_id(c) in sel or not (src / "notebooks" / f"{c}.ipynb").exists()]
+
+
+@contextlib.contextmanager
+def _inline_figures():
+    """Kernels inherit our environment; MPLBACKEND=Agg (test runners, headless shells) would hide every figure."""
+    old_backend = os.environ.get("MPLBACKEND")
+    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
+    try:
+        yield
+    finally:
+        if old_backend is None:
+            os.environ.pop("MPLBACKEND", None)
+        else:
+            os.environ["MPLBACKEND"] = old_backend
+
+
+def _execute_pages(wanted: list[str], page_params: dict, parameters: dict, every_chapter: bool, root: Path,
+                   build: Path, timeout_s: int, progress: bool, timings: dict) -> None:
+    """Execute the chapters ``wanted`` (each with the ``parameters`` its parameters cell takes, or all of them
+    for chapters asked for by name), then the book's own pages; their seconds go into ``timings``."""
+    from tqdm.auto import tqdm
+
+    src = build / "book-src"
+    for c in tqdm(wanted, desc="chapters", unit="notebook", disable=not progress):
+        nb_params = {**page_params, **parameters}
+        if every_chapter:
+            valid = notebook_parameters(root / "notebooks" / f"{c}.ipynb")
+            nb_params = {k: v for k, v in nb_params.items() if k in valid}
+        timings[c] = _execute(c, root, src, nb_params, timeout_s, build / "logs")
+    _save_timings(build / "timings.json", page_params["profile"], timings)     # the compute page reads it
+    shutil.copy2(build / "timings.json", src / "book" / "timings.json")
+    for page in BOOK_PAGES:
+        timings[f"book/{page}"] = _execute(page, root, src, page_params, timeout_s, build / "logs", "book")
+
+
+def build_book(profile: str | Profile = "laptop", chapters=None, parameters: dict | None = None,
+               data: str | None = None, build_dir: str | os.PathLike | None = None, store: str | None = None,
+               progress: bool = True, warnings_as_errors: bool = True, timeout_s: int = DEFAULT_CHAPTER_TIMEOUT_S
+               ) -> Path:
     """Train, execute the chapters with papermill and build the HTML book; returns the index page's path.
 
     Parameters
     ----------
-    profile : str
+    profile : str or Profile
         ``smoke``, ``laptop`` or ``paper``.
     chapters : list of str, optional
         Only (re-)execute these (``03`` or ``03_inner_masking``); the others are executed only if never built.
@@ -177,57 +225,29 @@ def build_book(profile: str = "laptop", chapters=None, parameters: dict | None =
     BookBuildError
         When a chapter or jupyter-book fails.
     """
-    from tqdm.auto import tqdm
-
     from .curation import ensure_default_cutouts
+    from .runtime import prepare_environment
 
-    root = source_root()
-    parameters = dict(parameters or {})
+    prepare_environment()  # before anything imports TensorFlow: quiet log, oneDNN kernels on x86-64
+    root, parameters = source_root(), dict(parameters or {})
+    settings = page_settings(profile, **{k: v for k, v in parameters.items() if k in CHAPTER_PARAMETERS})
+    name = settings.profile.name
     build = Path(build_dir) if build_dir else project_root() / "_build"
-    src = build / "book-src"
     t_start = time.perf_counter()
-    wanted = list(NOTEBOOKS)
-    if chapters:
-        sel = {chapter_id(c) for c in chapters}
-        wanted = [c for c in NOTEBOOKS if chapter_id(c) in sel or not (src / "notebooks" / f"{c}.ipynb").exists()]
-        for c in chapters:
-            check_parameters(root / "notebooks" / f"{chapter_notebook(c)}.ipynb", parameters)
-    else:  # the whole book: each parameter goes to the chapters that define it, and one at least must
-        known = {p for n in NOTEBOOKS for p in notebook_parameters(root / "notebooks" / f"{n}.ipynb")}
-        bad = sorted(set(parameters) - known)
-        if bad:
-            raise ValueError(f"unknown parameter(s) {bad}; the chapters take: {', '.join(sorted(known))}")
-    data_path = Path(data) if data else ensure_default_cutouts(profile, progress=progress)
-    store_root = Path(store) if store else default_store_path(profile, data)
-    timings = train_for_chapters(wanted, profile, data_path, store_root, parameters, progress)
-    _stage(root, src)
-    old_backend = os.environ.get("MPLBACKEND")
-    # kernels inherit our environment; MPLBACKEND=Agg (test runners, headless shells) would hide every figure
-    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
-    try:
-        for c in tqdm(wanted, desc="chapters", unit="notebook", disable=not progress):
-            nb_params = {"profile": profile, "data": str(data_path) if data else None,
-                         "store": str(store_root) if store else None, **parameters}
-            if not chapters:
-                valid = notebook_parameters(root / "notebooks" / f"{c}.ipynb")
-                nb_params = {k: v for k, v in nb_params.items() if k in valid}
-            timings[c] = _execute(c, root, src, nb_params, timeout_s, build / "logs")
-        _save_timings(build / "timings.json", profile, timings)     # the compute page reads it
-        shutil.copy2(build / "timings.json", src / "book" / "timings.json")
-        page_params = {"profile": profile, "data": str(data_path) if data else None,
-                       "store": str(store_root) if store else None}
-        for page in BOOK_PAGES:
-            timings[f"book/{page}"] = _execute(page, root, src, page_params, timeout_s, build / "logs", "book")
-    finally:
-        if old_backend is None:
-            os.environ.pop("MPLBACKEND", None)
-        else:
-            os.environ["MPLBACKEND"] = old_backend
+    wanted = _chapters_to_run(root, build / "book-src", chapters, parameters)
+    data_path = Path(data) if data else ensure_default_cutouts(name, progress=progress)
+    store_root = Path(store) if store else default_store_path(name, data)
+    timings = train_for_chapters(wanted, settings, data_path, store_root, progress)
+    _stage(root, build / "book-src")
+    page_params = {"profile": name, "data": str(data_path) if data else None,
+                   "store": str(store_root) if store else None}
+    with _inline_figures():
+        _execute_pages(wanted, page_params, parameters, not chapters, root, build, timeout_s, progress, timings)
     t2 = time.perf_counter()
-    _jupyter_book(src, build, warnings_as_errors)
+    _jupyter_book(build / "book-src", build, warnings_as_errors)
     timings["jupyter-book"] = round(time.perf_counter() - t2, 1)
     timings["total"] = round(time.perf_counter() - t_start, 1)
-    _save_timings(build / "timings.json", profile, timings)
+    _save_timings(build / "timings.json", name, timings)
     return build / "_build" / "html" / "index.html"
 
 

@@ -26,9 +26,18 @@ def _on_sigterm(signum, frame):
     raise Interrupted(signum)
 
 
-# ---------------------------------------------------------------------------------------------- argument types
+def _profile(name: str):
+    """``--profile``: the profile of that name, resolved once here (an unknown name is a usage error)."""
+    from .profiles import get_profile
+
+    try:
+        return get_profile(name)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
 def _number(kind, low, high=None, low_open=False, what="a number"):
-    """An argparse type: ``kind`` (int or float) in [low, high] (or (low, high] with ``low_open``)."""
+    """An argparse type: ``kind`` (int or float), finite, in [low, high] (or (low, high] with ``low_open``)."""
     def parse(text: str):
         try:
             v = kind(text)
@@ -42,7 +51,6 @@ def _number(kind, low, high=None, low_open=False, what="a number"):
 
 _positive_int = _number(int, 1, what="an integer >= 1")
 _seed = _number(int, 0, what="an integer >= 0")
-_speedup = _number(float, 0, low_open=True, what="a number > 0 (e.g. 20: the GPU is 20x this CPU)")
 _fraction = _number(float, 0, 1, low_open=True, what="a fraction in (0, 1]")
 _coupling = _number(float, 0, 1, what="a number in [0, 1]")
 
@@ -72,10 +80,13 @@ def _scheduler(text: str) -> str:
                                      f"address (tcp://host:8786)")
 
 
-def _existing_dir(text: str) -> str:
-    if not Path(text).is_dir():
-        raise argparse.ArgumentTypeError(f"{text} is not an existing folder")
-    return text
+def _existing(kind: str):
+    """An argparse type: the path of an existing ``kind`` ("folder" or "file")."""
+    def parse(text: str) -> str:
+        if not (Path(text).is_dir() if kind == "folder" else Path(text).is_file()):
+            raise argparse.ArgumentTypeError(f"{text} is not an existing {kind}")
+        return text
+    return parse
 
 
 def _parameter(text: str) -> tuple[str, object]:
@@ -107,12 +118,10 @@ def _parameter(text: str) -> tuple[str, object]:
 
 def _cmd_mock(a) -> int:
     from .mock import MockSurveyConfig, make_mock_survey
-    from .profiles import get_profile
 
-    prof = get_profile(a.profile)
-    cfg = MockSurveyConfig(seed=a.seed, fraction=a.fraction if a.fraction is not None else prof.fraction,
+    cfg = MockSurveyConfig(seed=a.seed, fraction=a.fraction if a.fraction is not None else a.profile.fraction,
                            environment_coupling=a.coupling,
-                           galaxies=tuple(a.galaxies) if a.galaxies else prof.galaxies, nebular=a.nebular)
+                           galaxies=tuple(a.galaxies) if a.galaxies else a.profile.galaxies, nebular=a.nebular)
     import time
     t0 = time.perf_counter()
     out = make_mock_survey(a.out, cfg, overwrite=a.overwrite, preview=a.preview)
@@ -151,13 +160,11 @@ def _cmd_run(a) -> int:
     from .execution import run_experiments
     from .experiments import named_experiments
     from .paths import default_store_path
-    from .profiles import get_profile
     from .store import ResultsStore
 
-    prof = get_profile(a.profile)
-    data = Path(a.data) if a.data else ensure_default_cutouts(a.profile)
-    exps = [e for name in a.experiments for e in named_experiments(name, prof)]
-    store = a.store or default_store_path(a.profile, a.data)
+    data = Path(a.data) if a.data else ensure_default_cutouts(a.profile.name)
+    exps = [e for name in a.experiments for e in named_experiments(name, a.profile)]
+    store = a.store or default_store_path(a.profile.name, a.data)
     df = run_experiments(exps, data, store, scheduler=a.scheduler, n_workers=a.workers)
     cols = [c for c in ("name", "seed", "test_scatter_dex", "null_scatter_dex", "predictive_power_pct",
                         "wall_time_s") if c in df]
@@ -187,6 +194,16 @@ def _store_notes(store, data, hashes=None, set_aside: bool = True) -> list[str]:
     return lines
 
 
+def _existing_store(path):
+    """The results store at ``path``; an error naming it if there is none (a reading command creates nothing)."""
+    from .store import ResultsStore
+
+    if not (Path(path) / "store.json").exists():
+        raise FileNotFoundError(f"{path}: no results store here (no store.json); give --store the folder a run or "
+                                f"build wrote")
+    return ResultsStore(path)
+
+
 def _cmd_book(a) -> int:
     from .build import build_book
 
@@ -196,18 +213,8 @@ def _cmd_book(a) -> int:
     if a.publish:
         from .build import publish_site
 
-        print(f"site ready to publish: {publish_site(a.profile, data=a.data)}")
+        print(f"site ready to publish: {publish_site(a.profile.name, data=a.data)}")
     return 0
-
-
-def _existing_store(path):
-    """The results store at ``path``; an error naming it if there is none (a reading command creates nothing)."""
-    from .store import ResultsStore
-
-    if not (Path(path) / "store.json").exists():
-        raise FileNotFoundError(f"{path}: no results store here (no store.json); give --store the folder a run or "
-                                f"build wrote")
-    return ResultsStore(path)
 
 
 def _cmd_health(a) -> int:
@@ -219,14 +226,14 @@ def _cmd_health(a) -> int:
     from .paths import default_cutouts_path, default_store_path
     from .store import record_key
 
-    data = Path(a.data) if a.data else default_cutouts_path(a.profile)
-    store = _existing_store(a.store or default_store_path(a.profile, a.data))
+    data = Path(a.data) if a.data else default_cutouts_path(a.profile.name)
+    store = _existing_store(a.store or default_store_path(a.profile.name, a.data))
     fp = open_cutouts(data).fingerprint()
     keys = [k for k in dict.fromkeys(record_key(e.hash, fp) for e in all_experiments(a.profile)) if store.has(k)]
     notes = _store_notes(store, data)
     if not keys:
-        raise FileNotFoundError(f"{store.root}: no records of the {a.profile} book on {data.name}; build it first"
-                                + "".join(f". {n}" for n in notes))
+        raise FileNotFoundError(f"{store.root}: no records of the {a.profile.name} book on {data.name}; build it "
+                                f"first" + "".join(f". {n}" for n in notes))
     report = health_report(store.scores(keys), store)
     with pd.option_context("display.width", 160, "display.max_colwidth", 60):
         print(health_summary(report).to_string(index=False))
@@ -246,7 +253,9 @@ def _cmd_health(a) -> int:
 def _cmd_plan(a) -> int:
     from .cost import plan
 
-    print(plan(a.profile, gpu_speedup=a.gpu_speedup).to_string(index=False))
+    df = plan(a.profile.name, measured=a.measured)
+    print(df.to_string(index=False))
+    print(f"speeds (samples/s, train / predict): {df.attrs['samples_per_s']} - {df.attrs['speed_source']}")
     return 0
 
 
@@ -258,7 +267,7 @@ def _cmd_cost(a) -> int:
     if a.build_dir and not (Path(a.build_dir) / "timings.json").exists():
         raise FileNotFoundError(f"{a.build_dir}: no timings.json; give --build-dir the folder a book build wrote "
                                 f"(default _build)")
-    df = measured_cost(a.profile, a.store, a.build_dir)
+    df = measured_cost(a.profile.name, a.store, a.build_dir)
     print(df.to_string(index=False))
     t = df.attrs["timings"]
     if t:
@@ -267,11 +276,12 @@ def _cmd_cost(a) -> int:
     return 0
 
 
-def _data_parsers(sub) -> None:
-    """The ``mock`` and ``curate`` sub-commands."""
+def _data_commands(sub) -> None:
+    """The sub-commands that make, fetch and curate data: ``mock``, ``curate``, ``fetch-phangs``."""
     m = sub.add_parser("mock", help="make the mock PHANGS-HST survey (FITS mosaics + catalogues with truth)")
     m.add_argument("--out", required=True, help="output directory (refused if it exists, unless --overwrite)")
-    m.add_argument("--profile", default="laptop", help="smoke | laptop | paper: sets fraction and galaxies")
+    m.add_argument("--profile", default="laptop", type=_profile,
+                   help="smoke | laptop | paper: sets fraction and galaxies")
     m.add_argument("--seed", type=_seed, default=0)
     m.add_argument("--fraction", type=_fraction, help="fraction of Table 1's N per galaxy, in (0, 1]")
     m.add_argument("--coupling", type=_coupling, default=1.0, help="environment_coupling in [0, 1]")
@@ -294,13 +304,6 @@ def _data_parsers(sub) -> None:
     c.add_argument("--overwrite", action="store_true")
     c.set_defaults(func=_cmd_curate)
 
-
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="clusterage", description=__doc__.splitlines()[0])
-    sub = p.add_subparsers(dest="cmd", required=True)
-
-    _data_parsers(sub)
-
     f = sub.add_parser("fetch-phangs", help="download real PHANGS-HST products from MAST (needs network)")
     f.add_argument("--galaxies", nargs="+", required=True)
     f.add_argument("--dest", required=True)
@@ -309,20 +312,23 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--cat-base")
     f.set_defaults(func=_cmd_fetch)
 
+
+def _book_commands(sub) -> None:
+    """The sub-commands that train, build and account: ``run``, ``book``, ``health``, ``plan``, ``cost``."""
     r = sub.add_parser("run", help="train a named set of experiments into the results store")
-    r.add_argument("--profile", default="laptop")
+    r.add_argument("--profile", default="laptop", type=_profile)
     r.add_argument("--experiments", nargs="+", required=True,
                    help="case names (e.g. five_band_full, fig4) or sweeps (inner_sweep, outer_sweep)")
     r.add_argument("--data", help="cutout file (default: the profile's mock survey)")
     r.add_argument("--store", help="results store directory (default results/<profile>)")
     r.add_argument("--scheduler", default="auto", type=_scheduler,
                    help="auto | pool (worker processes, one per core) | inprocess | dask-local | tcp://host:port")
-    r.add_argument("--workers", type=_positive_int, default=None, help="worker processes >= 1 (default: one per "
-                   "core)")
+    r.add_argument("--workers", type=_positive_int, default=None,
+                   help="worker processes >= 1 (default: one per core)")
     r.set_defaults(func=_cmd_run)
 
     b = sub.add_parser("book", help="execute the notebooks and build the HTML book")
-    b.add_argument("--profile", default="laptop")
+    b.add_argument("--profile", default="laptop", type=_profile)
     b.add_argument("--chapter", nargs="+", type=_chapter,
                    help="only these chapters: a number (03) or a full name (03_inner_masking)")
     b.add_argument("-p", "--parameter", action="append", type=_parameter,
@@ -334,21 +340,31 @@ def build_parser() -> argparse.ArgumentParser:
     b.set_defaults(func=_cmd_book)
 
     h = sub.add_parser("health", help="are the book's trainings fit for its figures? (checks from the store)")
-    h.add_argument("--profile", default="laptop")
+    h.add_argument("--profile", default="laptop", type=_profile)
     h.add_argument("--data", help="cutout file (default: the profile's mock survey)")
     h.add_argument("--store", help="results store (default results/<profile>)")
     h.set_defaults(func=_cmd_health)
 
     pl = sub.add_parser("plan", help="estimate the number of trainings and time per chapter")
-    pl.add_argument("--profile", default="laptop")
-    pl.add_argument("--gpu-speedup", type=_speedup, default=None, help="GPU speed relative to this CPU, > 0")
+    pl.add_argument("--profile", default="laptop", type=_profile)
+    pl.add_argument("--measured", type=_existing("file"),
+                    help="a benchmarks/bench_gpu.py table (gpu.csv) measured on the machine to plan for (default: "
+                    "measure this machine)")
     pl.set_defaults(func=_cmd_plan)
 
     co = sub.add_parser("cost", help="what the last build cost per chapter, measured (store wall times)")
-    co.add_argument("--profile", default="laptop")
+    co.add_argument("--profile", default="laptop", type=_profile)
     co.add_argument("--store", help="results store (default results/<profile>)")
-    co.add_argument("--build-dir", type=_existing_dir, help="build folder with timings.json (default _build)")
+    co.add_argument("--build-dir", type=_existing("folder"), help="build folder with timings.json (default _build)")
     co.set_defaults(func=_cmd_cost)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``clusterage`` argument parser, one sub-command per task."""
+    p = argparse.ArgumentParser(prog="clusterage", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="cmd", required=True)
+    _data_commands(sub)
+    _book_commands(sub)
     return p
 
 
@@ -356,6 +372,9 @@ def main(argv: list[str] | None = None) -> int:
     """Run one command; returns its exit status (0, 2 for an error, 128 + the signal's number when stopped)."""
     import warnings
 
+    from .runtime import prepare_environment
+
+    prepare_environment()  # before anything imports TensorFlow: quiet log, oneDNN kernels on x86-64
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as e:   # argparse printed the usage and what is wrong (or the help)

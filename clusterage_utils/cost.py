@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -16,7 +15,7 @@ from .experiments import case_experiments
 from .paths import default_cutouts_path, default_store_path, project_root
 from .profiles import get_profile
 
-__all__ = ["plan", "measured_cost", "benchmark_results", "benchmark_numbers", "save_benchmark",
+__all__ = ["plan", "measured_speed", "measured_cost", "benchmark_results", "benchmark_numbers", "save_benchmark",
            "machine_description"]
 
 
@@ -76,68 +75,97 @@ def measured_cost(profile: str, store: str | os.PathLike | None = None, build_di
     return df
 
 
-def plan(profile: str, gpu_speedup: float | None = None, n_steps: int = 20) -> pd.DataFrame:
-    """Estimate the trainings and time per chapter from this machine's measured training throughput.
+#: Share of a profile's clusters in a sample or distance group (the mock follows Table 1 and the real age mix).
+_SAMPLE_SHARE = {"full": 1.0, "restricted": 0.5, "near": 0.23, "far": 0.3}
 
-    Throughput is measured on random inputs with the profile's network (5-band and white light) in this process;
-    a training (an amortised model counts once) is costed at ``epochs x`` its steps per epoch
-    (:func:`~clusterage_utils.recipe.steps_per_epoch`: one pass over ``n_train``, x4 with ``rotations == 'all'``,
-    x ``amortised_passes`` for an amortised model) batches, times its ``networks_per_seed`` and ``folds`` (an
-    upper bound: early stopping usually ends sooner), with ``n_train`` from the profile's mock survey size.
-    ``wall_minutes_est`` divides by the worker processes of a local pool
-    (:func:`~clusterage_utils.execution.default_workers`).
+
+def measured_speed(profile: str, measured: str | os.PathLike | None = None, n_train: int = 256) -> dict:
+    """Training and prediction speed (samples/s) of a profile's network, five-band and white light.
+
+    Parameters
+    ----------
+    profile : str
+    measured : path-like, optional
+        A ``benchmarks/bench_gpu.py`` table (``gpu.csv``) measured on another machine: its engine rows of one
+        worker at the profile's width and precision (five-band; white light is taken to cost the same). Default:
+        measure here, through the pipeline this process trains with
+        (:func:`~clusterage_utils.fitting.measure_throughput`).
+
+    Raises
+    ------
+    ValueError
+        If the table has no engine row for the profile's width and precision.
     """
-    import numpy as np
+    t = get_profile(profile).training
+    if measured is not None:
+        tab = pd.read_csv(measured)
+        rows = tab[(tab["kind"] == "engine") & (tab["workers"] == 1) & (abs(tab["width"] - t.width) < 1e-9)
+                   & (tab["precision"] == t.precision)]
+        if rows.empty:
+            raise ValueError(f"{measured}: no engine row for width {t.width:g} and precision {t.precision!r} "
+                             f"(profile {profile}); run benchmarks/bench_gpu.py with --widths {t.width:g} "
+                             f"--precisions {t.precision}")
+        r = rows.iloc[0]
+        one = {"train": float(r["samples_per_s"]), "predict": float(r["predict_samples_per_s"]),
+               "source": f"{Path(measured).name}: {r['device']}, {r['backend']}"}
+        return {"five_band": one, "white_light": one}
+    from .fitting import measure_throughput
 
+    out = {}
+    for c, name in ((5, "five_band"), (1, "white_light")):
+        r = measure_throughput((112, 112, c), t, n_train=n_train, n_val=n_train // 4, epochs=1)
+        out[name] = {"train": r["train_samples_per_s"], "predict": r["predict_samples_per_s"],
+                     "source": f"measured here ({r['pipeline']})"}
+    return out
+
+
+def plan(profile: str, measured: str | os.PathLike | None = None, n_train: int = 256) -> pd.DataFrame:
+    """Estimate the trainings and time per chapter from measured speeds (:func:`measured_speed`).
+
+    A training (an amortised model counts once, in the first chapter that needs it) is costed at ``epochs x`` its
+    steps per epoch (:func:`~clusterage_utils.recipe.steps_per_epoch`) batches, times its ``networks_per_seed``
+    and ``folds`` (an upper bound: early stopping usually ends sooner), with ``n_train`` from the profile's
+    survey size; each record adds the prediction of its sample. ``wall_minutes_est`` divides by the worker
+    processes of a local pool (:func:`~clusterage_utils.execution.default_workers`; one when ``measured`` comes
+    from another machine, whose table is per worker).
+    """
     from .execution import default_workers
-    from .model import build_cnn
     from .recipe import steps_per_epoch
     from .reference import galaxies
-    from .runtime import seed_everything
 
     prof = get_profile(profile)
-    t = prof.training
-    workers = default_workers()[0]
-    seed_everything(0)
-    speed = {}
-    for c, name in ((5, "five_band"), (1, "white_light")):
-        m = build_cnn((112, 112, c), width=t.width, learning_rate=1e-3)
-        x = np.random.default_rng(0).random((t.batch_size * n_steps, 112, 112, c), dtype=np.float32)
-        y = np.zeros(len(x), np.float32)
-        m.fit(x[:t.batch_size * 2], y[:t.batch_size * 2], batch_size=t.batch_size, verbose=0)
-        t0 = time.perf_counter()
-        m.fit(x, y, batch_size=t.batch_size, verbose=0)
-        speed[name] = len(x) / (time.perf_counter() - t0)
+    speed = measured_speed(profile, measured, n_train)
+    workers = 1 if measured is not None else default_workers()[0]
     g = galaxies()
     n_all = sum(round(prof.fraction * g.loc[x, "n_clusters"]) for x in prof.galaxies)
-    frac = {"full": 1.0, "restricted": 0.5, "near": 0.23, "far": 0.3}
+
+    def sample_size(e) -> float:
+        return n_all * _SAMPLE_SHARE[e.sample] * (_SAMPLE_SHARE[e.group] if e.group else 1.0)
+
     rows = []
     trained: set[str] = set()          # models, by training group: an amortised model is trained once for every
     for c in NOTEBOOKS:                # chapter that evaluates it (chapter 10's parsec sweep: chapter 6's models)
-        runs = [e for e in {e.training_group: e for e in chapter_experiments(c, prof)}.values()
-                if e.training_group not in trained]
+        exps = chapter_experiments(c, prof)
+        runs = [e for e in {e.training_group: e for e in exps}.values() if e.training_group not in trained]
         trained |= {e.training_group for e in runs}
         if c.startswith("07"):  # the surveys of other couplings: the same experiments on other data
             runs += [e for cpl in couplings(prof) if cpl != 1.0 for e in case_experiments(list(TRUTH_CASES), prof)]
         secs = 0.0
         for e in runs:
-            n_train = 0.7 * n_all * frac[e.sample] * (frac[e.group] if e.group else 1.0)
             st = e.training                                  # a distance group's sweep has its own passes
-            steps = steps_per_epoch(max(1, round(n_train)), st, amortised=e.masking == "amortised")
-            secs += max(1, st.networks_per_seed) * st.folds * steps * st.batch_size * st.epochs / speed[e.input]
-        row = {"chapter": c, "new_trainings": len(runs),
-               "cpu_minutes_max": round(secs / 60, 1), "wall_minutes_est": round(secs / 60 / workers, 1)}
-        if gpu_speedup:
-            row["gpu_minutes_max"] = round(secs / 60 / gpu_speedup, 1)
-        rows.append(row)
+            steps = steps_per_epoch(max(1, round(0.7 * sample_size(e))), st, amortised=e.masking == "amortised")
+            secs += max(1, st.networks_per_seed) * st.folds * steps * st.batch_size * st.epochs / \
+                speed[e.input]["train"]
+        secs += sum(sample_size(e) / speed[e.input]["predict"] for e in exps)
+        rows.append({"chapter": c, "new_trainings": len(runs), "records": len(exps),
+                     "minutes_max": round(secs / 60, 1), "wall_minutes_est": round(secs / 60 / workers, 1)})
     df = pd.DataFrame(rows)
-    total = {"chapter": "total", "new_trainings": int(df["new_trainings"].sum()),
-             "cpu_minutes_max": round(df["cpu_minutes_max"].sum(), 1),
+    total = {"chapter": "total", "new_trainings": int(df["new_trainings"].sum()), "records": int(df["records"].sum()),
+             "minutes_max": round(df["minutes_max"].sum(), 1),
              "wall_minutes_est": round(df["wall_minutes_est"].sum(), 1)}
-    if gpu_speedup:
-        total["gpu_minutes_max"] = round(df["gpu_minutes_max"].sum(), 1)
     df = pd.concat([df, pd.DataFrame([total])], ignore_index=True)
-    df.attrs["samples_per_s"] = {k: round(v) for k, v in speed.items()}
+    df.attrs["samples_per_s"] = {k: {m: round(v[m]) for m in ("train", "predict")} for k, v in speed.items()}
+    df.attrs["speed_source"] = speed["five_band"]["source"]
     return df
 
 
@@ -178,8 +206,8 @@ def save_benchmark(name: str, frame: pd.DataFrame, **meta) -> Path:
 
     import numpy as np
 
-    from . import __version__
     from ._atomic import atomic_path, save_csv
+    from .constants import __version__
 
     out = _results_dir()
     out.mkdir(parents=True, exist_ok=True)

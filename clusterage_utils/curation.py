@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import BANDS, __version__
 from ._atomic import atomic_path, check_output_path
+from .constants import BANDS, __version__
 from .cutouts import TRUTH_COLUMNS, CutoutWriter, prime_fingerprint
 from .paths import default_cutouts_path
 from .products import ProductError, find_band_images, galaxy_id_for, read_cluster_catalogue
@@ -269,6 +269,31 @@ def curate_galaxy(folder: Path, galaxy_id: str, cfg: CurationConfig) -> tuple[np
     return cut[ok], table, drops, agecol
 
 
+def _selected_folders(products_dir, cfg: CurationConfig) -> dict[str, Path]:
+    """The galaxy folders to curate: all of ``products_dir``, or ``cfg.galaxies`` (a ProductError if one lacks)."""
+    folders = galaxy_folders(products_dir)
+    if cfg.galaxies:
+        missing = [g for g in cfg.galaxies if g not in folders]
+        if missing:
+            raise ProductError(f"{products_dir}: no folder for galaxies {missing}; found {list(folders)}")
+        folders = {g: folders[g] for g in cfg.galaxies}
+    return folders
+
+
+def _file_attrs(products_dir, cfg: CurationConfig, manifest: dict | None, agecols: set, rows: list[dict]) -> dict:
+    """The cutout file's attributes: source, age column, version, time, parameters and drops per galaxy."""
+    return {
+        "source": "mock" if manifest else "phangs",
+        "age_column": ",".join(sorted(agecols)),
+        "package_version": __version__,
+        "created_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "parameters": {"curation": {k: (list(v) if isinstance(v, tuple) else v) for k, v in cfg.__dict__.items()},
+                       "products_dir": str(Path(products_dir).resolve()),
+                       "mock": manifest["config"] if manifest else None},
+        "drops": {r["galaxy_id"]: {k: r[k] for k in DROP_REASONS} for r in rows},
+    }
+
+
 def curate(products_dir: str | os.PathLike, out_path: str | os.PathLike, cfg: CurationConfig | None = None,
            overwrite: bool = False, progress: bool = True) -> pd.DataFrame:
     """Curate every galaxy folder of ``products_dir`` into the cutout file ``out_path``.
@@ -302,12 +327,7 @@ def curate(products_dir: str | os.PathLike, out_path: str | os.PathLike, cfg: Cu
     if out_path.exists() and not overwrite and not out_path.is_dir():
         raise FileExistsError(f"{out_path} exists; pass --overwrite (overwrite=True) to replace it")
     check_output_path(out_path)
-    folders = galaxy_folders(products_dir)
-    if cfg.galaxies:
-        missing = [g for g in cfg.galaxies if g not in folders]
-        if missing:
-            raise ProductError(f"{products_dir}: no folder for galaxies {missing}; found {list(folders)}")
-        folders = {g: folders[g] for g in cfg.galaxies}
+    folders = _selected_folders(products_dir, cfg)
     manifest = read_manifest(products_dir)
     rows, agecols = [], set()
     with atomic_path(out_path) as tmp:
@@ -326,7 +346,7 @@ def curate(products_dir: str | os.PathLike, out_path: str | os.PathLike, cfg: Cu
             _check_kept(summary, cfg, out_path)
             if len(agecols) > 1:
                 warnings.warn(f"galaxies use different age columns: {sorted(agecols)}", stacklevel=2)
-            writer.close(_attributes(cfg, products_dir, manifest, agecols, rows))
+            writer.close(_file_attrs(products_dir, cfg, manifest, agecols, rows))
         except BaseException:
             writer.abort()
             raise
@@ -336,20 +356,6 @@ def curate(products_dir: str | os.PathLike, out_path: str | os.PathLike, cfg: Cu
         print(f"curated {int(tot['kept'])} clusters from {len(summary)} galaxies into {out_path}; dropped: "
               + ", ".join(f"{r} {int(tot[r])}" for r in DROP_REASONS))
     return summary
-
-
-def _attributes(cfg: CurationConfig, products_dir, manifest, agecols: set, rows: list[dict]) -> dict:
-    """The root attributes of a curated file (provenance, parameters, drops per galaxy)."""
-    return {
-        "source": "mock" if manifest else "phangs",
-        "age_column": ",".join(sorted(agecols)),
-        "package_version": __version__,
-        "created_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "parameters": {"curation": {k: (list(v) if isinstance(v, tuple) else v) for k, v in cfg.__dict__.items()},
-                       "products_dir": str(Path(products_dir).resolve()),
-                       "mock": manifest["config"] if manifest else None},
-        "drops": {r["galaxy_id"]: {k: r[k] for k in DROP_REASONS} for r in rows},
-    }
 
 
 def _check_kept(summary: pd.DataFrame, cfg: CurationConfig, out_path: Path) -> None:

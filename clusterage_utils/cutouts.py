@@ -41,7 +41,7 @@ import h5py
 import numpy as np
 import pandas as pd
 
-from . import BANDS, PIXEL_SCALE_ARCSEC
+from .constants import BANDS, PIXEL_SCALE_ARCSEC
 from .reference import galaxies, pc_per_px
 
 __all__ = ["SCHEMA_VERSION", "REQUIRED", "TRUTH_COLUMNS", "FINGERPRINT_VERSION", "VOLATILE_ATTRS", "CutoutFileError",

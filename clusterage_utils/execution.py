@@ -7,10 +7,11 @@ Schedulers
     else this process.
 ``pool``
     A local pool of worker processes (``spawn``), by default one per core, each with ``threads_per_worker``
-    TensorFlow intra-op threads (1): on a 2-core CPU two single-thread workers train 1.5x faster than one process
-    using both cores (``benchmarks/bench_training.py``). With a GPU, one worker with TensorFlow's default threads.
+    intra-op threads (1): on a 2-core CPU two single-thread workers train 1.5x faster than one process using both
+    cores (``benchmarks/bench_training.py``). With a GPU: one worker on JAX, several sharing it on the other
+    backends (:func:`default_workers`). Workers use the Keras backend of the parent (``KERAS_BACKEND``).
 ``inprocess``
-    This process, with whatever threads TensorFlow already uses here.
+    This process, with whatever threads its backend already uses.
 ``dask-local`` or a scheduler address (``tcp://host:8786``)
     Dask: a ``distributed.LocalCluster`` of worker processes, or an existing cluster. On an HPC cluster, start
     the workers with ``dask-jobqueue``, one GPU per worker, e.g.::
@@ -20,7 +21,7 @@ Schedulers
         cluster.scale(jobs=8)
         run_experiments(exps, "cutouts.h5", "results/paper", scheduler=cluster.scheduler_address)
 
-Pool workers write TensorFlow's C++ log lines to ``<store>/logs/worker-<pid>.log``, not to the console. Workers
+Pool workers write the backend's C++ log lines to ``<store>/logs/worker-<pid>.log``, not to the console. Workers
 end with their parent: when the parent fails or is stopped (SIGTERM, SIGINT) it terminates them, and a worker whose
 parent died anyway (SIGKILL) stops by itself (Linux's parent-death signal, and a watchdog thread elsewhere). A
 stopped worker removes its temporary files; finished records stay, and the next run resumes.
@@ -53,7 +54,7 @@ from .cutouts import open_cutouts
 from .experiments import Experiment
 from .store import ResultsStore, record_key
 
-__all__ = ["run_experiments", "SCHEDULERS", "default_workers", "has_gpu", "train_group", "train_task",
+__all__ = ["run_experiments", "SCHEDULERS", "GPU_WORKERS", "default_workers", "has_gpu", "train_group", "train_task",
            "train_and_store", "WorkerStopped"]
 
 SCHEDULERS = ("auto", "pool", "inprocess", "dask-local")
@@ -107,11 +108,11 @@ def train_and_store(exp_dicts: list[dict], data_path: str, store_root: str, save
                     threads: int | None = None) -> list[str]:
     """Worker entry point: train one training group (experiments given as dicts) into the store; returns keys.
 
-    ``threads``: TensorFlow intra-op threads, applied if TensorFlow has not started in this worker yet (a Dask
+    ``threads``: intra-op threads, applied if the backend has not started in this worker yet (a Dask
     worker's first task; pool workers are set up by their initializer)."""
-    from .runtime import tensorflow_imported
+    from .runtime import backend_imported
 
-    if threads is not None and not tensorflow_imported():
+    if threads is not None and not backend_imported():
         _start_worker(threads)
     exps = [Experiment.from_dict(d) for d in exp_dicts]
     data = open_cutouts(data_path)
@@ -171,10 +172,12 @@ def _die_with_parent(parent_pid: int) -> None:
         os._exit(128 + signal.SIGTERM)
 
 
-def _start_worker(threads: int | None, log_dir: str | None = None, parent_pid: int | None = None) -> None:
+def _start_worker(threads: int | None, log_dir: str | None = None, share_accelerator: bool = False,
+                  parent_pid: int | None = None) -> None:
     """Pool initializer: end with the parent (:func:`_die_with_parent`), stop cleanly on SIGTERM and SIGINT, pin
-    TensorFlow's threads before anything in the worker imports it, and send the worker's C++-level stderr
-    (TensorFlow's log lines) to ``<log_dir>/worker-<pid>.log`` instead of the console. Python errors still reach
+    the backend's threads before anything in the worker imports it (and, when several workers share a GPU, keep
+    each from taking all of its memory), and send the worker's C++-level stderr (the backend's log lines) to
+    ``<log_dir>/worker-<pid>.log`` instead of the console. Python errors still reach
     the caller through the pool."""
     from .runtime import prepare_environment, seed_everything
 
@@ -186,7 +189,7 @@ def _start_worker(threads: int | None, log_dir: str | None = None, parent_pid: i
         fd = os.open(Path(log_dir) / f"worker-{os.getpid()}.log", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         os.dup2(fd, 2)
         os.close(fd)
-    prepare_environment(threads)
+    prepare_environment(threads, share_accelerator=share_accelerator)
     seed_everything(0, threads=threads)
 
 
@@ -212,17 +215,25 @@ def _cost(group: list[Experiment]) -> float:
 
 
 def has_gpu() -> bool:
-    """Whether an NVIDIA GPU is visible, without importing TensorFlow."""
+    """Whether an NVIDIA GPU is visible, without importing the backend."""
     if os.environ.get("CUDA_VISIBLE_DEVICES", None) in ("", "-1"):
         return False
     return shutil.which("nvidia-smi") is not None and Path("/dev/nvidia0").exists()
 
 
+#: Worker processes sharing one GPU where an epoch is not one compiled loop (TensorFlow, torch): four Keras
+#: processes on one H200 trained 4.1x the samples/s of one (issue 25); with JAX one worker's compiled epochs fill it.
+GPU_WORKERS = 4
+
+
 def default_workers() -> tuple[int, int | None]:
-    """(worker processes, TensorFlow threads per worker) for a local pool: one single-thread worker per core on a
-    CPU, one worker with TensorFlow's default threads on a GPU machine."""
+    """(worker processes, intra-op threads per worker) for a local pool: one single-thread worker per core on a
+    CPU; on a GPU machine, one worker with the backend's default threads on JAX (device-resident compiled epochs,
+    :mod:`~clusterage_utils.resident`), else :data:`GPU_WORKERS` workers sharing the GPU."""
     if has_gpu():
-        return 1, None
+        from .runtime import backend_name
+
+        return (1 if backend_name() == "jax" else GPU_WORKERS), None
     return max(1, os.cpu_count() or 1), 1
 
 
@@ -262,8 +273,8 @@ def run_experiments(experiments: list[Experiment], data_path: str | os.PathLike,
         of the experiments with these hashes. A record that exists without its kept model is trained again
         (training is deterministic for a given thread setting, so its scores do not change).
     threads_per_worker : int, None or "auto"
-        TensorFlow intra-op threads of each pool worker (``None``: TensorFlow's default; ``auto``: 1 on a CPU,
-        the default on a GPU, see :func:`default_workers`).
+        Intra-op threads of each pool worker (``None``: the backend's default; ``auto``: 1 on a CPU, the default
+        on a GPU, see :func:`default_workers`).
 
     Returns
     -------
@@ -351,8 +362,9 @@ def _run_pool(groups, data_path, store_root, save_models, n_workers, threads, ba
     log_dir.mkdir(parents=True, exist_ok=True)
     for old in log_dir.glob("worker-*.log"):
         old.unlink()
+    share = n_workers > 1 and has_gpu()
     with ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx, initializer=_start_worker,
-                             initargs=(threads, str(log_dir), os.getpid())) as pool:
+                             initargs=(threads, str(log_dir), share, os.getpid())) as pool:
         futs = {pool.submit(_pool_task, [e.to_dict() for e in g], str(Path(data_path).resolve()),
                             str(Path(store_root).resolve()), save_models): g for g in groups}
         pending = set(futs)

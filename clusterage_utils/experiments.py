@@ -6,9 +6,10 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 
-from .preprocessing import INPUTS, MASK_KINDS, NORMALISATIONS, SAMPLES, SPLITS
+from .preprocessing import INPUTS, NORMALISATIONS, SAMPLES, SPLITS
 from .profiles import Profile, TrainingSettings
 from .reference import study_scatter
+from .sweeps import DIAMETER_UNITS, MASK_KINDS, MaskKind, Sweep
 
 __all__ = ["Experiment", "case_name", "LABELS", "GROUPS", "MASKINGS", "DIAMETER_UNITS", "ENGINE_VERSION", "parse_case",
            "study_cases", "fig4_cases", "fig5_cases", "case_experiments", "masking_sweep",
@@ -18,10 +19,11 @@ LABELS = ("reference", "shuffled", "true")
 GROUPS = (None, "near", "far")
 #: Masking methods: how a sweep of diameters is trained (see the package docstring for the vocabulary).
 MASKINGS = ("retrain", "amortised")
-DIAMETER_UNITS = ("px", "pc")
 
 #: Fields that stay out of the hash at these values, so adding them did not change existing keys.
 _HASH_NEUTRAL = {"masking": "retrain", "diameter_unit": "px"}
+#: The same for training settings: each field's value from before it existed (the engine's behaviour then). Not
+#: :class:`TrainingSettings`' defaults, though equal today: a default may change, a stored key may not.
 _HASH_NEUTRAL_TRAINING = {"flips": False, "precision": "float32", "jit_compile": False, "lr_schedule": "constant",
                           "warmup_epochs": 0, "final_lr_fraction": 0.0, "min_epochs": 0,
                           "min_steps_per_epoch": 0, "clipnorm": 0.0, "amortised_passes": 1,
@@ -51,9 +53,8 @@ class Experiment:
     ----------
     input : {"five_band", "white_light"}
     sample : {"full", "restricted"}
-    mask : {"none", "mask_centre", "keep_centre"}
-        The mask kind: ``mask_centre`` hides a central circle (inner masking), ``keep_centre`` hides everything
-        outside it (outer masking).
+    mask : MaskKind
+        Which pixels are hidden (:class:`~clusterage_utils.sweeps.MaskKind`; a string value is read as one).
     diameter : int
         Mask diameter in ``diameter_unit`` (ignored for ``mask="none"``, stored as 0).
     labels : {"reference", "shuffled", "true"}
@@ -79,7 +80,7 @@ class Experiment:
 
     input: str = "five_band"
     sample: str = "full"
-    mask: str = "none"
+    mask: MaskKind = MaskKind.NONE
     diameter: int = 0
     labels: str = "reference"
     split: str = "random"
@@ -94,6 +95,7 @@ class Experiment:
     training: TrainingSettings = field(default_factory=TrainingSettings)
 
     def __post_init__(self):
+        object.__setattr__(self, "mask", MaskKind(self.mask))
         for name, allowed in (("input", INPUTS), ("sample", SAMPLES), ("mask", MASK_KINDS), ("labels", LABELS),
                               ("normalisation", NORMALISATIONS), ("group", GROUPS), ("masking", MASKINGS)):
             if getattr(self, name) not in allowed:
@@ -104,7 +106,7 @@ class Experiment:
             raise ValueError(f"Experiment.diameter_unit must be 'px' or 'pc', got {self.diameter_unit!r}")
         if self.diameter < 0:
             raise ValueError(f"Experiment.diameter must be >= 0, got {self.diameter}: a diameter cannot be negative")
-        if self.mask == "none":
+        if self.mask is MaskKind.NONE:
             object.__setattr__(self, "diameter", 0)
             object.__setattr__(self, "diameter_unit", "px")
             if self.masking == "amortised":
@@ -112,6 +114,7 @@ class Experiment:
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
+        d["mask"] = self.mask.value
         d["training"] = {k: list(v) if isinstance(v, tuple) else v for k, v in d["training"].items()}
         return d
 
@@ -201,9 +204,10 @@ class Experiment:
 def case_name(input: str, sample: str, mask: str, diameter=0, diameter_unit: str = "px") -> str:
     """The name of a case's core: ``<input>_<sample>_<mask>[_<diameter>[pc]]`` (what :attr:`Experiment.case`
     starts with, and how the study's configurations are named)."""
-    if mask == "none":
-        return f"{input}_{sample}_none"
-    return f"{input}_{sample}_{mask}_{int(diameter)}" + ("pc" if diameter_unit == "pc" else "")
+    mask = MaskKind(mask)
+    if mask is MaskKind.NONE:
+        return f"{input}_{sample}_{mask.value}"
+    return f"{input}_{sample}_{mask.value}_{int(diameter)}" + ("pc" if diameter_unit == "pc" else "")
 
 
 def _seeds(exp: Experiment, profile: Profile) -> list[Experiment]:
@@ -223,8 +227,8 @@ def parse_case(name: str) -> Experiment:
         inp = "_".join(parts[:2])
         sample = parts[2]
         rest = parts[3:]
-        if rest[:1] == ["none"]:
-            mask, diam, rest, unit = "none", 0, rest[1:], "px"
+        if rest[:1] == [MaskKind.NONE.value]:
+            mask, diam, rest, unit = MaskKind.NONE, 0, rest[1:], "px"
         else:
             unit = "pc" if rest[2].endswith("pc") else "px"
             mask, diam, rest = "_".join(rest[:2]), int(rest[2].removesuffix("pc")), rest[3:]
@@ -243,8 +247,7 @@ def parse_case(name: str) -> Experiment:
                 fields[field_name] = kind(value)
             else:
                 raise ValueError(r)
-        return Experiment(input=inp, sample=sample, mask=mask, diameter=diam,
-                          diameter_unit=unit if mask != "none" else "px", **fields)
+        return Experiment(input=inp, sample=sample, mask=mask, diameter=diam, diameter_unit=unit, **fields)
     except (ValueError, IndexError) as e:
         if str(e).startswith("Experiment."):   # a well-formed name with a value out of range (a negative diameter)
             raise ValueError(f"case {name!r}: {e}") from None
@@ -281,35 +284,26 @@ def case_experiments(names, profile: Profile, **overrides) -> list[Experiment]:
     return [e for n in names for e in _seeds(dataclasses.replace(parse_case(n), **overrides), profile)]
 
 
-def masking_sweep(kind: str, input: str, sample: str, profile: Profile, diameters=None, **overrides
-                  ) -> list[Experiment]:
-    """Inner (``mask_centre``, Fig. 3) or outer (``keep_centre``, Fig. 8) masking sweep, every seed.
+def masking_sweep(sweep: Sweep, input: str, sample: str, profile: Profile, **overrides) -> list[Experiment]:
+    """A masking sweep (the study's Figs. 3 and 8) of one (input, sample) panel, every seed of the profile.
 
     Parameters
     ----------
-    kind : {"mask_centre", "keep_centre"}
+    sweep : Sweep
+        The mask kind, diameters and unit (:meth:`~clusterage_utils.sweeps.Sweep.points`: an inner sweep's
+        diameter 0 is the unmasked case, an outer sweep has none); a sweep without diameters takes the profile's
+        grid of its unit.
     input, sample : str
     profile : Profile
-    diameters : list, optional
-        Default: the profile's grid of the sweep's unit (``diameter_unit`` in ``overrides``, px by default).
+        Seeds and training settings (an amortised model is trained on its grid of the sweep's unit).
     **overrides
-        Other :class:`Experiment` fields, e.g. ``masking="amortised"`` (one model per seed trained on the whole
-        grid), ``group``, ``diameter_unit="pc"``.
-
-    Diameter 0 of an inner sweep is the unmasked case (for amortised masking: the shared model evaluated without
-    a mask); outer sweeps start at the smallest d > 0.
+        Other :class:`Experiment` fields, e.g. ``masking="amortised"`` (one model per seed trained on the
+        profile's grid, evaluated at each diameter) or ``group``.
     """
-    unit = overrides.get("diameter_unit", "px")
-    grid = profile.training.diameters_pc if unit == "pc" else profile.training.diameters_px
-    diameters = tuple(diameters if diameters is not None else grid)
-    out = []
-    for d in diameters:
-        if kind == "keep_centre" and d == 0:
-            continue
-        amortised = overrides.get("masking", "retrain") == "amortised"
-        mask = "none" if (kind == "mask_centre" and d == 0 and not amortised) else kind
-        out += _seeds(Experiment(input=input, sample=sample, mask=mask, diameter=d, **overrides), profile)
-    return out
+    amortised = overrides.get("masking", "retrain") == "amortised"
+    return [e for mask, diameter in sweep.on_grid_of(profile.training).points(amortised)
+            for e in _seeds(Experiment(input=input, sample=sample, mask=mask, diameter=diameter,
+                                       diameter_unit=sweep.unit, **overrides), profile)]
 
 
 def named_experiments(name: str, profile: Profile) -> list[Experiment]:
@@ -322,7 +316,7 @@ def named_experiments(name: str, profile: Profile) -> list[Experiment]:
     if name == "study":
         return case_experiments(study_cases(), profile)
     if name in ("inner_sweep", "outer_sweep"):
-        kind = "mask_centre" if name == "inner_sweep" else "keep_centre"
+        sweep = Sweep(MaskKind.MASK_CENTRE if name == "inner_sweep" else MaskKind.KEEP_CENTRE)
         return [e for i in ("five_band", "white_light") for s in ("full", "restricted")
-                for e in masking_sweep(kind, i, s, profile, masking=profile.sweep_masking)]
+                for e in masking_sweep(sweep, i, s, profile, masking=profile.sweep_masking)]
     return case_experiments([name], profile)

@@ -13,8 +13,8 @@ import shutil
 import tarfile
 from pathlib import Path
 
-from . import BANDS
 from ._atomic import atomic_path
+from .constants import BANDS
 from .products import ACS_B_BAND_GALAXIES, IMAGE_TARGETS, catalogue_target
 from .reference import check_galaxies
 

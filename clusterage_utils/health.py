@@ -30,11 +30,12 @@ import numpy as np
 import pandas as pd
 
 from .metrics import CASE_COLUMNS, SCATTER_FACTOR, prediction_matrix, summarise_seeds
+from .sweeps import SWEEP_KINDS, MaskKind, Sweep
 
 __all__ = ["STUCK_EPOCH", "STILL_IMPROVING_GAIN", "FAILED_SEED_NULL_FRACTION", "LEARNT_NULL_FRACTION", "run_flags",
            "case_health", "exchangeable_seed_ranges", "seed_range_floor", "monotonicity_violations",
            "SEED_RANGE_DRAWS", "SEED_RANGE_ALPHA", "seed_range_parts", "study_seed_range_parts",
-           "health_report", "health_summary", "page_health", "sweep_noise"]
+           "health_report", "health_summary", "page_health", "health_box", "floor_text", "sweep_noise"]
 
 #: A run early-stopped with its best epoch at or before this one never left its starting plateau.
 STUCK_EPOCH = 2
@@ -244,17 +245,6 @@ def study_seed_range_parts(cases: pd.DataFrame, draws: int = 200, preds: pd.Data
     return out
 
 
-def _neighbours(panel: pd.DataFrame, kind: str) -> list[tuple[pd.Series, pd.Series]]:
-    """(smaller diameter, larger diameter) rows of one sweep, the unmasked case first for inner masking."""
-    if kind == "mask_centre":
-        rows = panel[panel["mask"].isin(["none", "mask_centre"])].copy()
-        rows.loc[rows["mask"] == "none", "diameter"] = 0
-    else:
-        rows = panel[panel["mask"] == "keep_centre"].copy()
-    rows = rows.sort_values("diameter")
-    return [(rows.iloc[i], rows.iloc[i + 1]) for i in range(len(rows) - 1)]
-
-
 def monotonicity_violations(summary: pd.DataFrame, scores: pd.DataFrame) -> pd.DataFrame:
     """Sweeps where masking more scores better beyond both 68 % intervals (see the module docstring).
 
@@ -289,13 +279,12 @@ def monotonicity_violations(summary: pd.DataFrame, scores: pd.DataFrame) -> pd.D
     for key, panel in s.fillna({"group": "all"}).groupby(panel_cols, dropna=False):
         name = "/".join(str(k) for k in (key if isinstance(key, tuple) else (key,)) if k not in ("reference", "all",
                                                                                                "retrain"))
-        for small, large in _neighbours(panel, "mask_centre"):
-            add("mask_centre", name, large, small)            # more masked, better
-        for small, large in _neighbours(panel, "keep_centre"):
-            add("keep_centre", name, small, large)            # less kept, better
-        unmasked = panel[panel["mask"] == "none"]
+        for kind in SWEEP_KINDS:
+            for more, less in Sweep(kind).neighbours(panel):
+                add(kind.value, name, more, less)             # hides more, scores better
+        unmasked = panel[panel["mask"] == MaskKind.NONE.value]
         if len(unmasked):
-            for _, m in panel[panel["mask"] != "none"].iterrows():
+            for _, m in panel[panel["mask"] != MaskKind.NONE.value].iterrows():
                 add("masked_vs_unmasked", name, m, unmasked.iloc[0])
     return pd.DataFrame(rows, columns=["panel", "kind", "better", "worse", "better_dex", "worse_dex", "consistent"])
 
@@ -412,3 +401,38 @@ def page_health(scores: pd.DataFrame, store=None) -> dict[str, float | int | str
                       f"{bad} training(s) failed (worse than the null, stuck at the start or at the null where "
                       f"another seed learnt): read this page's figures with care")
     return out
+
+
+def health_box(health: dict, middle: str = "", after: str = "") -> str:
+    """The Markdown box that opens a chapter's results: :func:`page_health`'s numbers in words.
+
+    Parameters
+    ----------
+    health : dict
+        :func:`page_health` of the page's scores.
+    middle : str
+        Sentences between the seed ranges and the monotonicity violations (e.g. :func:`floor_text`).
+    after : str
+        Sentences after the link to the compute page.
+    """
+    h = health
+    violations = (f"{h['violations_consistent']}\nconsistent, {h['violations_inconsistent']} within the noise. "
+                  f"Verdict: {h['verdict']}.")
+    return ("```{admonition} Health of the trainings behind this page\n:class: note\n"
+            f"{h['runs']} trainings: {h['worse_than_null']} worse than the null beyond its interval,\n"
+            f"{h['stuck']} stuck at the start,\n{h['failed_seeds']} at the null where another seed of its case "
+            f"learnt, {h['still_improving']} still improving at the epoch cap;\nseed range "
+            f"{h['seed_range_p90']:.3f} dex at the 90th percentile, {h['seed_range_max']:.3f}\ndex at most "
+            f"({h['seed_range_max_case']})" + (f". {middle} Monotonicity violations: " if middle else
+                                                 "; monotonicity violations: ") + violations +
+            "\nDefinitions and the whole book's table: [compute page](../book/compute.ipynb)." +
+            (f" {after}" if after else "") + "\n```")
+
+
+def floor_text(health: dict, test_sizes: str) -> str:
+    """The sentences of :func:`health_box` on the seed-range floor that small test sets of ``test_sizes``
+    (``"lo-hi"`` clusters) set, from :func:`page_health` with a store."""
+    return (f"Its test sets hold\n{test_sizes} clusters, and on them even networks of equal skill differ: by\n"
+            f"{health['seed_range_floor_p90']:.3f} dex at the 90th percentile when each cluster's errors are "
+            f"shuffled among\nthe seeds; {health['beyond_floor']} case(s) differ beyond that (about\n"
+            f"{health['beyond_floor_by_chance']} would by chance).")

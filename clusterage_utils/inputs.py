@@ -1,22 +1,23 @@
-"""Feeding cutouts to Keras: the order of an epoch's items, the augmentation, and two pipelines that give
-identical batches.
+"""Feeding cutouts to a network: the order of an epoch's items, their augmentation and masks, and the inputs
+every backend's pipeline is built from (numpy only: no backend is imported here).
 
 One epoch of training is fixed by ``(seed, epoch)`` (:func:`epoch_items`): which cutout comes when, its rotation
-by a multiple of 90 degrees, an optional left-right flip and, for amortised masking, its mask. Two pipelines turn
-that order into batches:
+by a multiple of 90 degrees, an optional left-right flip and, for amortised masking, its mask. The endless stream
+of those items, cut into batches (:func:`index_stream`), is what every pipeline turns into images:
 
-- **tensors** (:func:`tensor_dataset`): the preprocessed cutouts sit in memory as one tensor; ``tf.data`` gathers
-  each batch and rotates / flips it with a pixel permutation, all as graph ops with prefetching. This is the fast
-  path, used whenever one mask serves the whole training set and the file fits in memory; for amortised masking
-  (a mask drawn per item) :func:`masked_tensor_dataset` masks and normalises in the graph too.
 - **generator** (:func:`numpy_batches`): each batch is read (from memory or streamed from HDF5), preprocessed and
-  augmented in numpy. Memory stays flat in N, and per-item masks (amortised masking) work.
+  augmented in numpy - any backend, memory flat in N, per-item masks (amortised masking) included;
+- **tf.data** on TensorFlow (:mod:`~clusterage_utils.tfdata`): the cutouts sit in memory as one tensor; each batch
+  is gathered, masked, normalised and rotated as graph ops;
+- **device-resident** on JAX (:mod:`~clusterage_utils.resident`): the cutouts sit on the accelerator and a whole
+  epoch of batches runs as one compiled loop.
 
-Both give the same batches for the same seed (tested), so the choice never changes a result.
+All give the same batches for the same seed (tested), so the choice never changes what a network is shown.
 """
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,14 +26,12 @@ from .cutouts import CutoutFile
 from .preprocessing import preprocess
 
 __all__ = ["EpochItems", "epoch_items", "dihedral_permutations", "augment", "numpy_batches", "InputSource",
-           "raw_cutouts", "tensor_dataset", "GraphMasking", "visible_ranges", "masked_tensor_dataset",
-           "generator_dataset",
-           "ROTATIONS"]
+           "raw_cutouts", "visible_ranges", "IndexBatch", "index_stream", "AmortisedInputs", "ROTATIONS"]
 
 ROTATIONS = ("all", "random", "none")
 
 _RAW_CACHE: dict[tuple, np.ndarray] = {}
-#: One preprocessed array at a time, process-wide: tf.data keeps old generators (and whatever they reference)
+#: One preprocessed array at a time, process-wide: a pipeline may keep old generators (and whatever they reference)
 #: alive, so a per-training copy would accumulate until memory runs out.
 _PRE_CACHE: dict[tuple, np.ndarray] = {}
 #: Raw cutouts channels-last, one array per input kind, process-wide (every amortised model of a worker reuses it).
@@ -257,159 +256,6 @@ class InputSource:
         return preprocess(self.raw(file_idx), self.input_kind, visible, self.normalisation, self.dataset_minmax)
 
 
-def _endless_items(n: int, batch_size: int, rotations: str, seed: int, flips: bool, n_masks: int):
-    e = 0
-    while True:  # epoch e's batches are fixed by (seed, e)
-        yield from epoch_items(n, rotations, seed, e, flips, n_masks).batches(batch_size)
-        e += 1
-
-
-def tensor_dataset(images, file_idx: np.ndarray, y: np.ndarray, batch_size: int, rotations: str, seed: int,
-                   flips: bool = False):
-    """Endless training batches gathered from an in-memory tensor and augmented in the graph.
-
-    Parameters
-    ----------
-    images : ndarray or tf.Tensor, shape (N, H, W, C)
-        Every cutout of the file, preprocessed (one mask for all).
-    file_idx : ndarray of int
-        File index of each training position.
-    y : ndarray
-        Target of each training position.
-    batch_size, rotations, seed, flips
-        As :func:`epoch_items`.
-
-    Returns
-    -------
-    tf.data.Dataset
-        ``(images (k, H, W, C), targets (k,))``, the same batches as :func:`numpy_batches`; one epoch is
-        ``ceil(len(epoch_items) / batch_size)`` batches.
-    """
-    from .runtime import quiet_import_tf
-
-    tf = quiet_import_tf()
-
-    x = tf.convert_to_tensor(images, tf.float32)
-    _, h, w, c = x.shape
-    perms = tf.constant(dihedral_permutations(h, w))
-    fidx = np.asarray(file_idx, np.int64)
-    yy = np.asarray(y, np.float32)
-
-    def index_batches():
-        for b in _endless_items(len(fidx), batch_size, rotations, seed, flips, 1):
-            yield fidx[b.position], (b.rotation + 4 * b.flip).astype(np.int32), yy[b.position]
-
-    sig = (tf.TensorSpec((None,), tf.int64), tf.TensorSpec((None,), tf.int32), tf.TensorSpec((None,), tf.float32))
-
-    def gather(i, code, target):
-        xb = tf.reshape(tf.gather(x, i), (-1, h * w, c))
-        xb = tf.gather(xb, tf.gather(perms, code), batch_dims=1)
-        return tf.reshape(xb, (-1, h, w, c)), target
-
-    ds = tf.data.Dataset.from_generator(index_batches, output_signature=sig)
-    return ds.map(gather).prefetch(2)
-
-
-def generator_dataset(fetch, y: np.ndarray, batch_size: int, rotations: str, seed: int, flips: bool = False,
-                      n_masks: int = 1, image_shape: tuple[int, int, int] | None = None):
-    """Endless training batches from :func:`numpy_batches` (streamed input, per-item masks).
-
-    Parameters
-    ----------
-    fetch : callable
-        ``fetch(positions, mask_ids)`` -> preprocessed channels-last batch.
-    y : ndarray
-        Targets per training position.
-    image_shape : (H, W, C)
-        Shape of one preprocessed cutout.
-    """
-    from .runtime import quiet_import_tf
-
-    tf = quiet_import_tf()
-
-    def gen():
-        e = 0
-        while True:
-            yield from numpy_batches(fetch, y, batch_size, rotations, seed, e, flips, n_masks)
-            e += 1
-
-    sig = (tf.TensorSpec((None, *image_shape), tf.float32), tf.TensorSpec((None,), tf.float32))
-    return tf.data.Dataset.from_generator(gen, output_signature=sig).prefetch(2)
-
-
-class GraphMasking:
-    """Raw cutouts held as one tensor; each item's mask is looked up and the item normalised per instance over its
-    visible pixels in the graph (the ``instance`` normalisation of
-    :func:`~clusterage_utils.preprocessing.normalise`, bit for bit). Used by amortised masking, whose items each
-    draw a mask, for training (:meth:`dataset`) and evaluation at each grid diameter (:meth:`batch`).
-
-    Parameters
-    ----------
-    raw_nhwc : ndarray, shape (N, H, W, C)
-        Every cutout of the file, unnormalised, channels-last (white light already averaged).
-    masks : ndarray of bool, shape (M, H, W)
-        Visible-pixel masks.
-    mask_index : ndarray of int, shape (N, G)
-        For each cutout of the file and each of the G diameters of the grid, the mask it sees (in pc the mask
-        depends on the cluster's galaxy).
-    rows : array of int, optional
-        The only cutouts that will be asked for (default: all); their normalisation ranges are computed up front.
-    """
-
-    def __init__(self, raw_nhwc, masks: np.ndarray, mask_index: np.ndarray, rows=None):
-        from .runtime import quiet_import_tf
-
-        tf = self.tf = quiet_import_tf()
-        raw = np.asarray(raw_nhwc, np.float32)
-        self.x = tf.convert_to_tensor(raw)
-        self.vis = tf.constant(np.asarray(masks, bool))
-        self.mask_index = np.asarray(mask_index, np.int32)
-        _, self.h, self.w, self.c = self.x.shape
-        self._range = tf.constant(visible_ranges(raw, masks, self.mask_index, rows))
-        self._normalised = tf.function(self._gather_normalise, reduce_retracing=True)
-
-    def _gather_normalise(self, i, m):
-        tf = self.tf
-        xb = tf.gather(self.x, i)
-        vis = tf.gather(self.vis, m)[..., None]
-        lo_hi = tf.gather_nd(self._range, tf.stack([tf.cast(i, tf.int32), m], axis=1))   # (k, 2)
-        lo, span = lo_hi[:, 0, None, None, None], (lo_hi[:, 1] - lo_hi[:, 0])[:, None, None, None]
-        shown = tf.logical_and(vis, span > 0)                     # a flat cutout normalises to 0
-        return tf.where(shown, tf.clip_by_value((xb - lo) / tf.where(span > 0, span, 1.0), 0.0, 1.0), 0.0)
-
-    def batch(self, file_idx: np.ndarray, grid_position):
-        """Normalised, unrotated inputs (k, H, W, C) of clusters ``file_idx`` at one grid diameter
-        (``grid_position``: an int), or each at its own (an array of k positions)."""
-        idx = np.asarray(file_idx, np.int64)
-        return self._normalised(idx, self.mask_index[idx, grid_position])
-
-    def dataset(self, file_idx: np.ndarray, y: np.ndarray, batch_size: int, rotations: str, seed: int,
-                flips: bool = False):
-        """Endless training batches: each item gets the grid diameter drawn for it by :func:`epoch_items`
-        (``n_masks = G``), its mask, its normalisation and its rotation / flip - the same batches as
-        :func:`numpy_batches` over the generator pipeline with these masks."""
-        tf = self.tf
-        h, w, c = self.h, self.w, self.c
-        perms = tf.constant(dihedral_permutations(h, w))
-        fidx = np.asarray(file_idx, np.int64)
-        mtab = self.mask_index
-        yy = np.asarray(y, np.float32)
-
-        def index_batches():
-            for b in _endless_items(len(fidx), batch_size, rotations, seed, flips, mtab.shape[1]):
-                f = fidx[b.position]
-                yield f, mtab[f, b.mask_id], (b.rotation + 4 * b.flip).astype(np.int32), yy[b.position]
-
-        def prepare(i, m, code, target):
-            out = self._gather_normalise(i, m)
-            out = tf.gather(tf.reshape(out, (-1, h * w, c)), tf.gather(perms, code), batch_dims=1)
-            return tf.reshape(out, (-1, h, w, c)), target
-
-        sig = (tf.TensorSpec((None,), tf.int64), tf.TensorSpec((None,), tf.int32),
-               tf.TensorSpec((None,), tf.int32), tf.TensorSpec((None,), tf.float32))
-        return tf.data.Dataset.from_generator(index_batches, output_signature=sig).map(prepare).prefetch(2)
-
-
 def visible_ranges(raw_nhwc: np.ndarray, masks: np.ndarray, mask_index: np.ndarray, rows=None,
                    chunk: int = 256) -> np.ndarray:
     """Minimum and maximum of each cutout over the visible pixels (all channels) of each mask it can draw, as the
@@ -462,7 +308,96 @@ def visible_ranges(raw_nhwc: np.ndarray, masks: np.ndarray, mask_index: np.ndarr
     return out
 
 
-def masked_tensor_dataset(raw_nhwc, masks: np.ndarray, mask_index: np.ndarray, file_idx: np.ndarray,
-                          y: np.ndarray, batch_size: int, rotations: str, seed: int, flips: bool = False):
-    """Endless amortised-masking training batches, all in the graph (:meth:`GraphMasking.dataset`)."""
-    return GraphMasking(raw_nhwc, masks, mask_index).dataset(file_idx, y, batch_size, rotations, seed, flips)
+@dataclass(frozen=True)
+class IndexBatch:
+    """One training batch as indices: which cutouts, at which grid diameter, turned how, and their targets.
+
+    Attributes
+    ----------
+    file_index : ndarray of int64
+        Index of each item in the cutout file.
+    grid_position : ndarray of int32
+        Position of each item's mask diameter in the mask grid (amortised masking; all 0 otherwise).
+    dihedral : ndarray of int32
+        Rotation and flip of each item: ``rotation + 4 x flip``, a row of :func:`dihedral_permutations`.
+    target : ndarray of float32
+        Each item's (scaled) label.
+    """
+
+    file_index: np.ndarray
+    grid_position: np.ndarray
+    dihedral: np.ndarray
+    target: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.file_index)
+
+
+def index_stream(file_idx: np.ndarray, y: np.ndarray, batch_size: int, rotations: str, seed: int,
+                 flips: bool = False, n_masks: int = 1) -> Iterator[IndexBatch]:
+    """The endless stream of training batches as indices: epoch 0's batches (:func:`epoch_items`), then epoch
+    1's, and so on; the last batch of each epoch may be short.
+
+    Parameters
+    ----------
+    file_idx : ndarray of int
+        File index of each training position.
+    y : ndarray
+        Target of each training position.
+    batch_size, rotations, seed, flips, n_masks
+        As :func:`epoch_items` (``n_masks``: the size of the amortised mask grid).
+    """
+    fidx = np.asarray(file_idx, np.int64)
+    yy = np.asarray(y, np.float32)
+    e = 0
+    while True:  # epoch e's batches are fixed by (seed, e)
+        for b in epoch_items(len(fidx), rotations, seed, e, flips, n_masks).batches(batch_size):
+            yield IndexBatch(fidx[b.position], b.mask_id.astype(np.int32),
+                             (b.rotation + 4 * b.flip).astype(np.int32), yy[b.position])
+        e += 1
+
+
+@dataclass(frozen=True)
+class AmortisedInputs:
+    """Everything an amortised model's inputs are made from, on the host: raw cutouts, the masks they can draw
+    and each cutout's normalisation range under each mask. A backend's pipeline puts it on its device and makes
+    each item with :meth:`batch`'s arithmetic (the ``instance`` normalisation of
+    :func:`~clusterage_utils.preprocessing.normalise`, bit for bit).
+
+    Attributes
+    ----------
+    raw_nhwc : ndarray, shape (N, H, W, C), float32
+        Every cutout of the file, unnormalised, channels-last (white light already averaged).
+    masks : ndarray of bool, shape (M, H, W)
+        Visible-pixel masks.
+    mask_index : ndarray of int32, shape (N, G)
+        For each cutout and each of the G diameters of the grid, the mask it sees (in pc the mask depends on the
+        cluster's galaxy).
+    ranges : ndarray of float32, shape (N, M, 2)
+        Minimum and maximum of each cutout over each mask's visible pixels (:func:`visible_ranges`).
+    """
+
+    raw_nhwc: np.ndarray
+    masks: np.ndarray
+    mask_index: np.ndarray
+    ranges: np.ndarray
+
+    @classmethod
+    def build(cls, raw_nhwc: np.ndarray, masks: np.ndarray, mask_index: np.ndarray, rows=None) -> AmortisedInputs:
+        """Compute the ranges of ``rows`` (default: every cutout) under every mask they draw."""
+        raw = np.asarray(raw_nhwc, np.float32)
+        masks = np.asarray(masks, bool)
+        mask_index = np.asarray(mask_index, np.int32)
+        return cls(raw, masks, mask_index, visible_ranges(raw, masks, mask_index, rows))
+
+    def batch(self, file_idx, grid_position) -> np.ndarray:
+        """Normalised, unrotated inputs (k, H, W, C) of cutouts ``file_idx`` at one grid position (an int) or
+        each at its own (an array of k positions), in numpy."""
+        idx = np.asarray(file_idx, np.int64)
+        m = self.mask_index[idx, grid_position]
+        lo_hi = self.ranges[idx, m]
+        lo = lo_hi[:, 0, None, None, None]
+        span = (lo_hi[:, 1] - lo_hi[:, 0])[:, None, None, None]
+        shown = self.masks[m][..., None] & (span > 0)
+        scaled = np.clip((self.raw_nhwc[idx] - lo) / np.where(span > 0, span, np.float32(1.0)), 0.0, 1.0)
+        return np.where(shown, scaled, np.float32(0.0)).astype(np.float32)

@@ -144,8 +144,10 @@ def compare_masking_methods(summary, scores=None):
     """
     import pandas as pd
 
+    from .sweeps import record_sweep_kinds
+
     s = summary.copy()
-    s["mask_kind"] = s["mask"].replace({"none": "mask_centre"})
+    s["mask_kind"] = record_sweep_kinds(s["mask"])
     rows = []
     for (inp, sample, kind), g in s[s["labels"] == "reference"].groupby(["input", "sample", "mask_kind"]):
         r = g[g["masking"] == "retrain"].set_index("diameter")
@@ -164,7 +166,7 @@ def compare_masking_methods(summary, scores=None):
             sc = scores.copy()
             sc["masking"] = sc["masking"].fillna("retrain") if "masking" in sc else "retrain"
             sel = (sc["input"] == inp) & (sc["sample"] == sample) & sc["diameter"].isin(common) & \
-                  (sc["labels"] == "reference") & sc["mask"].replace({"none": "mask_centre"}).eq(kind)
+                  (sc["labels"] == "reference") & record_sweep_kinds(sc["mask"]).eq(kind)
             t_r = sc.loc[sel & (sc["masking"] == "retrain"), "wall_time_s"].sum()
             t_a = sc.loc[sel & (sc["masking"] == "amortised"), "wall_time_s"].sum()
             row["retrain_time_s"], row["amortised_time_s"] = float(t_r), float(t_a)

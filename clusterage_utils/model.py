@@ -1,4 +1,4 @@
-"""The study's CNN (Keras 3).
+"""The study's CNN (Keras 3, any backend).
 
 Paper order: [Conv2D(128, 3x3, ReLU) - MaxPool(2)] x 3 with 128/256/512 filters - Flatten - Dense 512 - 256 - 128
 (ReLU) - Dense 1 (linear). The authors' code puts the third pool before the third conv (conv, pool, conv, pool,
@@ -15,7 +15,7 @@ PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16", "auto")
 
 
 def resolve_precision(precision: str) -> str:
-    """``auto`` -> ``mixed_bfloat16`` on a GPU or a CPU with AMX (Intel's matrix units), else ``float32``.
+    """``auto`` -> ``mixed_bfloat16`` on an accelerator or a CPU with AMX (Intel's matrix units), else ``float32``.
 
     AVX512-BF16 alone is not a safe bet: on the 2-core AMD EPYC we measured, bfloat16 ran the 1/16-width laptop
     network at 0.83x the float32 speed (``benchmarks/bench_precision.py``) but the full-width network at 1.7-2.6x
@@ -25,9 +25,9 @@ def resolve_precision(precision: str) -> str:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
     if precision != "auto":
         return precision
-    from .runtime import quiet_import_tf
+    from .runtime import accelerator
 
-    if quiet_import_tf().config.list_physical_devices("GPU"):
+    if accelerator():
         return "mixed_bfloat16"
     try:
         flags = open("/proc/cpuinfo").read()
@@ -56,14 +56,14 @@ def build_cnn(input_shape: tuple[int, int, int], width: float = 1.0, layer_order
         ``float32``, ``mixed_bfloat16``, ``mixed_float16`` or ``auto`` (see :func:`resolve_precision`); the
         output layer always computes in float32.
     jit_compile : bool
-        XLA-compile the training step.
+        XLA-compile the training step (always on JAX, which otherwise runs op by op).
     seed : int, optional
         Seeds every layer's Glorot-uniform initializer explicitly. Without it Keras draws initializer seeds from
         Python's global ``random``, which other threads (a Dask worker's event loop, say) also consume, so the
         initial weights would depend on timing.
     steps_per_execution : int
-        Training steps run in one call into TensorFlow (Keras' ``steps_per_execution``): the same updates in the
-        same order, without Python's per-step overhead. Training uses one epoch per call.
+        Training steps run in one call into the backend (Keras' ``steps_per_execution``): the same updates in the
+        same order, without Python's per-step overhead. Training uses one epoch per call (torch: one step).
     clipnorm : float
         Clip the global norm of each step's gradient to this value (0: no clipping).
     min_dense_units : int
@@ -104,5 +104,8 @@ def build_cnn(input_shape: tuple[int, int, int], width: float = 1.0, layer_order
     optimizer = keras.optimizers.Adam(learning_rate=learning_rate, global_clipnorm=clipnorm or None)
     if policy == "mixed_float16":
         optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
-    model.compile(optimizer=optimizer, loss="mse", jit_compile=jit_compile, steps_per_execution=steps_per_execution)
+    backend = keras.config.backend()
+    jit = jit_compile or backend == "jax"                     # JAX without jit runs op by op
+    per_call = 1 if backend == "torch" else steps_per_execution  # torch runs one step per call
+    model.compile(optimizer=optimizer, loss="mse", jit_compile=jit, steps_per_execution=per_call)
     return model

@@ -1,24 +1,26 @@
 """The context a chapter's notebook works in: its profile, its cutout file, its results store, and what it was
 built with.
 
-A notebook opens it once, after its parameters cell::
+A notebook opens it once, after its parameters cell, and hands it down::
 
-    ctx = page_context(profile, data, store, make_data=True, diameters=diameters)
-    ctx.header()                    # what this page was built with (profile, data, parameters)
-    scores = ctx.run(experiments)   # trains what the store lacks (progress bar), returns one row per model
+    ctx = page_context(profile, data, store, diameters=diameters, seeds=seeds, masking=masking)
+    ctx.header()                                  # what this page was built with (profile, data, parameters)
+    scores = ctx.run(chapter.experiments(ctx.settings))  # trains what the store lacks, one row per experiment
 """
 from __future__ import annotations
 
 import dataclasses
 import json
 import os
+import warnings
 from pathlib import Path
 
 import pandas as pd
 
+from .chapters.common import CHAPTER_PARAMETERS, PageSettings, page_settings
 from .experiments import Experiment
 from .paths import default_cutouts_path, default_store_path
-from .profiles import Profile, get_profile, settings_text
+from .profiles import Profile, settings_text
 
 __all__ = ["PageContext", "page_context", "SOURCE_DESCRIPTIONS", "glue_numbers", "glue_figure", "glue_table"]
 
@@ -29,13 +31,14 @@ SOURCE_DESCRIPTIONS = {"mock": "the **mock PHANGS-HST survey** (synthetic data w
 
 @dataclasses.dataclass
 class PageContext:
-    """What a notebook needs: the profile, the cutout file, the store, and how to run and summarise.
+    """What a notebook needs: its settings, the cutout file, the store, and how to run and summarise.
 
     Create with :func:`page_context`.
 
     Attributes
     ----------
-    profile : Profile
+    settings : PageSettings
+        The profile (with the page's seeds), the sweeps' masking method and the diameters shown.
     data_path : Path
         The cutout file.
     store_root : Path
@@ -44,10 +47,15 @@ class PageContext:
         The notebook's parameters that differ from the profile's defaults (shown in :meth:`header`).
     """
 
-    profile: Profile
+    settings: PageSettings
     data_path: Path
     store_root: Path
     parameters: dict
+
+    @property
+    def profile(self) -> Profile:
+        """The page's profile (:attr:`PageSettings.profile`)."""
+        return self.settings.profile
 
     @property
     def data(self):
@@ -83,6 +91,19 @@ class PageContext:
 
         return summarise_seeds(scores, by=CASE_COLUMNS + tuple(by or ()))
 
+    def numbers(self) -> dict[str, str]:
+        """For prose: the page's ``profile`` name and its network's ``width_fraction`` of the study's filters
+        (e.g. ``1/16``)."""
+        return {"profile": self.profile.name, "width_fraction": f"1/{round(1 / self.profile.training.width)}"}
+
+    def health_box(self, scores: pd.DataFrame, middle: str = "", after: str = ""):
+        """The health of the page's trainings as a Markdown box (:func:`~clusterage_utils.health.health_box`)."""
+        from IPython.display import Markdown
+
+        from .health import health_box, page_health
+
+        return Markdown(health_box(page_health(scores), middle, after))
+
     def header(self):
         """A Markdown block: the profile, the data source and the parameters the page was built with (file names,
         never the builder's absolute paths), and a warning box on synthetic data."""
@@ -117,13 +138,13 @@ class PageContext:
             f"Parameters: {p}.{warn}")
 
 
-def page_context(profile: str = "laptop", data: str | os.PathLike | None = None,
+def page_context(profile: str | Profile = "laptop", data: str | os.PathLike | None = None,
                  store: str | os.PathLike | None = None, make_data: bool = False, **parameters) -> PageContext:
-    """Open the context of a chapter.
+    """Open the context of a chapter: bind its parameters once and find its data and store.
 
     Parameters
     ----------
-    profile : str
+    profile : str or Profile
         ``smoke``, ``laptop`` or ``paper``.
     data : path-like, optional
         A cutout file; default: the profile's mock survey (:func:`~clusterage_utils.paths.default_cutouts_path`).
@@ -132,27 +153,35 @@ def page_context(profile: str = "laptop", data: str | os.PathLike | None = None,
     make_data : bool
         Make and curate the profile's mock survey if it does not exist yet (minutes, with a progress bar).
     **parameters
-        The notebook's parameters; those given (not None) are shown in :meth:`PageContext.header`.
+        The notebook's other parameters; those given (not None) are shown in :meth:`PageContext.header`, and
+        :data:`~clusterage_utils.chapters.common.CHAPTER_PARAMETERS` among them are bound into
+        :attr:`PageContext.settings`.
 
     Raises
     ------
     FileNotFoundError
         If the default mock survey is absent and ``make_data`` is False, saying how to make it.
     """
-    prof = get_profile(profile)
+    from .runtime import prepare_environment
+
+    prepare_environment()  # before anything imports TensorFlow: quiet log, oneDNN kernels on x86-64
+    # Jupyter without ipywidgets: tqdm.auto falls back to text bars (fine) but warns on every page
+    warnings.filterwarnings("ignore", message="IProgress not found")
+    settings = page_settings(profile, **{k: v for k, v in parameters.items() if k in CHAPTER_PARAMETERS})
+    name = settings.profile.name
     if data is not None:
         data_path = Path(data)
     else:
-        data_path = default_cutouts_path(profile)
+        data_path = default_cutouts_path(name)
         if not data_path.exists():
             if not make_data:
-                raise FileNotFoundError(f"{data_path}: the {profile} mock survey is not made yet; run "
-                                        f"`clusterage book --profile {profile}` or pass make_data=True")
+                raise FileNotFoundError(f"{data_path}: the {name} mock survey is not made yet; run "
+                                        f"`clusterage book --profile {name}` or pass make_data=True")
             from .curation import ensure_default_cutouts
 
-            data_path = ensure_default_cutouts(profile)
-    store_root = Path(store) if store else default_store_path(profile, data)
-    return PageContext(prof, data_path, store_root, {k: v for k, v in parameters.items() if v is not None})
+            data_path = ensure_default_cutouts(name)
+    store_root = Path(store) if store else default_store_path(name, data)
+    return PageContext(settings, data_path, store_root, {k: v for k, v in parameters.items() if v is not None})
 
 
 def glue_numbers(values: dict, prefix: str = "") -> None:

@@ -11,6 +11,7 @@ import functools
 
 import numpy as np
 
+from .constants import APERTURE_RADIUS_PX
 from .reference import ssp_table
 
 __all__ = ["PIVOT_WAVELENGTH_AA", "AB_ZEROPOINT", "EXPOSURE_TIME_S", "SKY_RATE", "READ_NOISE_E", "PSF_FWHM_PX",
@@ -36,7 +37,7 @@ READ_NOISE_E = 3.1
 #: PSF FWHM (px) per band: V-band 0.067" = 1.7 px, a little broader in F275W and F814W.
 PSF_FWHM_PX = np.array([1.95, 1.75, 1.7, 1.7, 1.8])
 
-APERTURE_RADIUS_PX = 4.0
+#: Sky annulus of the aperture photometry, inner and outer radius (px).
 ANNULUS_PX = (7.0, 8.0)
 ERROR_FLOOR_MAG = 0.1
 

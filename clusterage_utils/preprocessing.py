@@ -20,12 +20,12 @@ from collections.abc import Callable
 import numpy as np
 
 from .reference import FULL_LOG_AGE_RANGE, RESTRICTED_LOG_AGE_RANGE
+from .sweeps import MASK_KINDS, MaskKind
 
 __all__ = ["MASK_KINDS", "NORMALISATIONS", "INPUTS", "SAMPLES", "white_light", "circle", "visible_pixels",
            "diameter_pc_to_px", "apply_mask", "normalise", "dataset_range", "preprocess", "select_sample",
            "random_split", "kfold_split", "galaxy_split", "spatial_split", "overlap_fraction", "SPLITS", "make_split"]
 
-MASK_KINDS = ("none", "mask_centre", "keep_centre")
 NORMALISATIONS = ("instance", "authors", "channel", "dataset", "asinh", "log", "quantile")
 INPUTS = ("five_band", "white_light")
 SAMPLES = ("full", "restricted")
@@ -64,19 +64,18 @@ def circle(size_px: int, diameter_px: float, convention: str = "geometric") -> n
 
 
 def visible_pixels(kind: str, diameter_px: float, size_px: int, convention: str = "geometric") -> np.ndarray:
-    """Boolean (H, W): True where the network sees data.
+    """Boolean (H, W): True where the network sees data (:meth:`~clusterage_utils.sweeps.MaskKind.visible`).
 
     ``mask_centre``: everything outside the circle (the inner masking of the study's Fig. 3);
     ``keep_centre``: only the circle (outer masking, Fig. 8); ``none``: everything.
+
+    Raises
+    ------
+    ValueError
+        For an unknown mask kind, or a diameter outside [0, ``size_px``].
     """
-    if kind == "none":
-        return np.ones((size_px, size_px), bool)
-    inside = circle(size_px, diameter_px, convention)
-    if kind == "mask_centre":
-        return ~inside
-    if kind == "keep_centre":
-        return inside
-    raise ValueError(f"mask kind must be one of {MASK_KINDS}, got {kind!r}")
+    kind = MaskKind(kind)
+    return kind.visible(circle(size_px, diameter_px if kind is not MaskKind.NONE else 0, convention))
 
 
 def _per_item(visible: np.ndarray) -> np.ndarray:

@@ -10,7 +10,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-from . import BANDS
+from .constants import BANDS
 from .plotting.images import cutout_gallery, mosaic_with_clusters
 
 __all__ = ["survey_mosaic", "mock_preview"]

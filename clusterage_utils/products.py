@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import BANDS
+from .constants import BANDS
 from .reference import galaxies
 
 __all__ = ["IMAGE_TARGETS", "ACS_B_BAND_GALAXIES", "AGE_COLUMNS_MYR", "MASS_COLUMNS", "EBV_COLUMNS", "ID_COLUMN",

@@ -27,14 +27,15 @@ from dataclasses import dataclass, field
 from .reference import galaxies
 
 __all__ = ["TrainingSettings", "Profile", "PROFILES", "CPU_RECIPE", "GROUP_KFOLD", "KEEP_CENTRE_EPOCHS",
-           "ALL_GALAXIES", "get_profile", "profile_table", "settings_text"]
+           "ALL_GALAXIES", "GPU_RECIPE", "get_profile", "profile_table", "settings_text"]
 
 ALL_GALAXIES: tuple[str, ...] = tuple(galaxies().index)
 
 
 @dataclass(frozen=True)
 class TrainingSettings:
-    """Settings of one training run (shared by all experiments of a profile).
+    """Settings of one training run (shared by all experiments of a profile). How the CPU profiles' values were
+    chosen: ``benchmarks/README.md``.
 
     Attributes
     ----------
@@ -45,8 +46,7 @@ class TrainingSettings:
     batch_size : int
         Mini-batch size (the study: 32).
     learning_rate : float
-        Adam learning rate (the peak of a schedule). The authors' code uses 1e-6 with 200 epochs; narrower nets
-        trained for fewer epochs need a larger step.
+        Adam learning rate, the peak of a schedule (the study: 1e-6 with 200 epochs).
     lr_schedule : {"constant", "cosine"}
         ``constant`` (the study) or a cosine decay to ``final_lr_fraction x learning_rate`` at ``epochs``
         (:func:`~clusterage_utils.recipe.learning_rate`).
@@ -57,76 +57,55 @@ class TrainingSettings:
     min_epochs : int
         Early stopping may stop (and the best weights are chosen) only from this epoch on.
     collapse_restarts : int
-        A network whose validation predictions collapsed to (nearly) one value (their spread below
-        ``collapse_spread`` x the labels') is trained again from new initial weights and a new
-        order of its training stream, at most this many times; of all attempts the first that did not collapse is
-        kept (or, if all did, the one with the lowest validation loss). The record keeps the count (``restarts``)
-        and the health report shows it. Decided on the validation set, never the test set.
+        A network whose validation predictions collapsed (spread below ``collapse_spread`` x the labels') is
+        trained again from new initial weights and a new order of its training stream, at most this many times;
+        the first attempt that did not collapse is kept (else the one with the lowest validation loss). The record
+        keeps the count (``restarts``). Decided on the validation set, never the test set.
     collapse_spread : float
         The validation spread (:func:`~clusterage_utils.recipe.prediction_spread`) below which a network counts as
-        collapsed (default :data:`~clusterage_utils.recipe.COLLAPSE_SPREAD`). A stricter rule (0.25) restarts the
-        distance groups' networks that nearly collapse (see ``folds``); the laptop profile uses it there, with five
-        folds (:attr:`Profile.group_training`): on their one-split sweeps alone it changed little.
+        collapsed (default :data:`~clusterage_utils.recipe.COLLAPSE_SPREAD`).
     min_dense_units : int
         Floor on the width of the hidden dense layers (:func:`~clusterage_utils.model.build_cnn`).
     clipnorm : float
         Clip the global norm of each step's gradient to this value (0 = no clipping; Adam's ``global_clipnorm``).
     min_steps_per_epoch : int
-        At least this many optimizer steps per epoch (0: one pass over the training set); the shuffled stream of
-        epochs simply runs on. Set to the full sample's steps, a small training set (a near or far group) gets as
-        many updates per warm-up, schedule and patience as the full sample. No profile uses it:
-        ``benchmarks/bench_small_samples.py`` found it steadies the far group but not the near one.
+        At least this many optimizer steps per epoch (0: one pass over the training set); the shuffled stream
+        runs on.
     amortised_passes : int
-        Passes over the training set in one epoch of an amortised model (each pass with new masks and rotations;
-        1 = one pass, like a retrained model). One amortised model learns every diameter of its grid, so with one
-        pass it sees each (cluster, mask) pair about ``epochs / len(grid)`` times and, on the full sample, never
-        learns to read the cluster it sees unmasked in one draw in ten (``benchmarks/bench_amortised.py``).
-        Retrained models ignore it (it is not in their hash).
+        Passes over the training set in one epoch of an amortised model, each with new masks and rotations
+        (1 = one pass). Retrained models ignore it (it is not in their hash).
     amortised_to_cap : bool
-        An amortised model trains to the epoch cap, where the cosine schedule has annealed, without early
-        stopping: its validation loss mixes every diameter with one random mask per cluster, and stopping on it
-        kept mid-schedule weights whose seeds disagreed (``benchmarks/bench_amortised.py``). Retrained models ignore
-        it.
+        An amortised model trains to the epoch cap without early stopping. Retrained models ignore it.
     networks_per_seed : int
         Networks trained per seed, each from its own initial weights and training stream
-        (:func:`~clusterage_utils.recipe.member_seed`), whose predictions are averaged: a record then scores the
-        ensemble (1 = one network). No profile uses more than one: on the distance groups, two networks per seed
-        did not narrow the seed range (``benchmarks/bench_amortised.py``, results ``amortised_passes_groups``).
+        (:func:`~clusterage_utils.recipe.member_seed`), whose predictions are averaged (1 = one network).
     folds : int
         1: one train / validation / test split (the study's 70 / 15 / 15). K >= 2: K-fold evaluation
         (:func:`~clusterage_utils.preprocessing.kfold_split`, random splits only): K networks per seed, each
-        trained and validated without one fold and predicting it, so that every cluster of the sample is scored
-        once by a network that never saw it - a test set K times larger, at K times the training. Each fold's
-        network starts from its own member seed (:func:`~clusterage_utils.recipe.member_seed`). The record's
-        scores on the test set pool the folds (each fold's null is its own training mean); its training and
-        validation scores, history and stopping are the first fold's. The laptop profile uses five folds (with
-        ``collapse_spread`` 0.25) for the distance groups only (:data:`GROUP_KFOLD`, :attr:`Profile.group_training`):
-        there they narrowed the seed range on test sets of every cluster of a group
-        (``benchmarks/bench_amortised.py``, results ``amortised_folds_groups``), at about six times a group's
-        training; the paper profile keeps the study's one split.
+        trained without one fold and predicting it, so that every cluster is scored once by a network that never
+        saw it. The record's test scores pool the folds (each fold's null is its own training mean); its training
+        and validation scores, history and stopping are the first fold's.
     rotations : str
-        ``"all"``: every training cutout is seen in its four 90-degree rotations each epoch (the study's x4);
-        ``"random"``: one random rotation per cutout per epoch (4x cheaper epochs, same augmentation in expectation).
+        ``"all"``: every training cutout in its four 90-degree rotations each epoch (the study's x4);
+        ``"random"``: one random rotation per cutout per epoch.
     flips : bool
         Also flip at random (the study tried it and found no gain).
     input_mode : {"auto", "memory", "stream"}
-        ``memory``: the preprocessed cutouts sit in memory as one tensor and ``tf.data`` gathers and rotates
-        batches in the graph (fast); ``stream``: batches are read from HDF5 and preprocessed in numpy (memory
-        flat in N); ``auto``: memory when the file fits comfortably in this machine's memory. All give identical
-        batches (:mod:`~clusterage_utils.inputs`).
+        ``memory``: the preprocessed cutouts in memory, batches gathered and rotated in the graph; ``stream``:
+        batches read from HDF5 and preprocessed in numpy (memory flat in N); ``auto``: memory when the file fits
+        comfortably. All give identical batches (:mod:`~clusterage_utils.inputs`).
     precision : {"float32", "mixed_bfloat16", "mixed_float16", "auto"}
-        Compute precision (the output layer always stays float32). ``auto``: bfloat16 on a GPU or on a CPU with
-        AMX, float32 otherwise (bfloat16 was slower on an AVX512-BF16 CPU without AMX, measured).
+        Compute precision (the output layer stays float32). ``auto``: bfloat16 on a GPU or on a CPU with AMX,
+        float32 otherwise.
     jit_compile : bool
-        XLA compilation of the training step (slower on the 2-core CPU we measured; try it on a GPU).
+        XLA compilation of the training step.
     seeds : tuple of int
         Independent trainings per case.
     diameters_px : tuple of int
         Mask diameters (px) of the masking sweeps; an amortised model is trained on this grid.
     diameters_pc : tuple of int
         Mask diameters (pc) of the physical-scale sweeps (chapter 10), converted per cluster with its galaxy's
-        distance. With amortised masking they are evaluated on the models of the pixel sweep (trained on
-        ``diameters_px``), so they add no training.
+        distance; with amortised masking they are evaluated on the models of the pixel grid.
     """
 
     width: float = 1.0
@@ -160,46 +139,31 @@ class TrainingSettings:
         return dataclasses.asdict(self)
 
 
-#: The CPU profiles' recipe (``benchmarks/bench_recipe.py`` and ``benchmarks/bench_small_samples.py``, results in
-#: ``benchmarks/results/``): Adam peaking at 3e-3 after a two-epoch linear warm-up, cosine decay to 0 at the epoch
-#: cap, early stopping only from epoch 8 (patience 5, best weights kept); convolutions 1/16 of the study's width, the
-#: hidden dense layers at least 32 units wide; a network that collapsed to one value is trained once more.
-#: Why: against a constant 1e-3 with patience 4 the warm-up + cosine schedule removed the stuck and worse-than-null
-#: runs of the unstable cases (seed range p90 0.164 -> 0.099 dex, 5 seeds); raising the peak from 1e-3 to 3e-3
-#: lowered the mean test scatter and the seed range of all five cases tried (3 seeds; median 0.142 -> 0.078 dex on
-#: the two five-band full cases, 0.160 -> 0.050 on three others) at the same cost per epoch. At width 1/16 the dense
-#: head would be 32/16/8 ReLUs, and in a laptop build one seed in three sat at the mean in many cases (its seed-1
-#: start, the same draw in every case); on the small near / far training sets (5 seeds) the 32-unit floor took the
-#: seed range median from 0.198 to 0.082 dex (near) and 0.535 to 0.133 (far), far runs at >= 0.95 x the null
-#: 14 -> 5, at the same cost, where a lower peak, gradient clipping, more steps per epoch or more epochs did not.
-#: An amortised model learns all ten diameters of a sweep at once; with one pass per epoch its five-band restricted
-#: inner curve sat at 0.66 dex unmasked against 0.36 for the retrained network (it never learnt to read the cluster)
-#: and its white-light keep-centre curve had 4 runs worse than the null; two passes per epoch brought them to 0.44
-#: dex and 1 run, three to 0.42 and 0. With more passes, early stopping on a validation loss that mixes every
-#: diameter kept mid-schedule weights whose seeds disagreed (five-band full: seed range median 0.05 -> 0.16 dex);
-#: trained to the cap, where the cosine schedule has annealed, they agreed (0.07 in a probe) and scored best. The
-#: distance groups keep one pass (:data:`~clusterage_utils.chapters.masking.GROUP_AMORTISED_PASSES`) and also train
-#: to the cap (far group: 2 -> 0 runs worse than the null). ``benchmarks/bench_amortised.py``, 3 seeds. Three
-#: passes cost the laptop book about 12 minutes (fresh clone, 2 cores: 59 min in all).
+#: The CPU profiles' recipe: Adam peaking at 3e-3 after a two-epoch linear warm-up, cosine decay to 0 at the epoch cap,
+#: early stopping from epoch 8 (patience 5), convolutions 1/16 of the study's width with dense layers >= 32 units, one
+#: restart after a collapse; amortised models make three passes per epoch and train to the cap. Why:
+#: ``benchmarks/README.md`` (recipe, small samples, amortised sweeps).
 CPU_RECIPE = dict(width=1 / 16, batch_size=32, learning_rate=3e-3, lr_schedule="cosine", warmup_epochs=2,
                   final_lr_fraction=0.0, min_epochs=8, patience=5, epochs=15, rotations="random",
                   min_dense_units=32, collapse_restarts=1, amortised_passes=3, amortised_to_cap=True)
 
 
-#: The distance groups' evaluation in the laptop profile (:attr:`Profile.group_training`): every cluster of a group
-#: scored once by 5-fold evaluation, and networks that nearly collapsed (validation spread below 0.25 x the labels')
-#: trained again. On the four group panels (3 seeds, 10 diameters) it took the seed range p90 from 0.118 to 0.076
-#: dex (largest 0.177 -> 0.145) at 5.8x a group model's training (``benchmarks/bench_amortised.py``, results
-#: ``amortised_folds_groups``; the compute page shows the table).
-#: Up to three restarts: with one, a white-light far-group seed kept fold networks that collapsed again (validation
-#: spread 0.17, seed range up to 0.145 dex on a laptop build); with three, 0.02-0.095.
+#: The distance groups' evaluation in the laptop profile (:attr:`Profile.group_training`): 5-fold evaluation, restarts
+#: below 0.25 x the labels' spread, up to three. Why: ``benchmarks/README.md`` (amortised sweeps, K-fold).
 GROUP_KFOLD = {"folds": 5, "collapse_spread": 0.25, "collapse_restarts": 3}
-#: The laptop profile's amortised keep-centre sweeps (:attr:`Profile.keep_centre_training`): 20 epochs instead of
-#: 15. A kept centre of a few pixels carries little signal and its models were still learning at the cap; on the
-#: white-light full panel 20 epochs took the largest seed range from 0.160 to 0.081 dex and the mean test scatter
-#: from 0.936 to 0.895, at 1.6x the time per model (``benchmarks/bench_amortised.py``, results
-#: ``amortised_epochs_keep``). The retrained checks on the sweep keep 15: other chapters share them.
+#: The laptop profile's amortised keep-centre sweeps (:attr:`Profile.keep_centre_training`): 20 epochs instead of 15.
+#: Why: ``benchmarks/README.md`` (amortised sweeps, epochs).
 KEEP_CENTRE_EPOCHS = {"epochs": 20}
+
+
+#: The ``gpu`` profile's recipe for the study's full-width network: the CPU recipe's warm-up, cosine schedule and
+#: restart rule with a lower peak for a network 16 times wider, 20 epochs, bfloat16 compute (float32 weights).
+#: Sized for one H100/H200-class GPU from measured speeds (``clusterage plan --profile gpu``, the compute page);
+#: the peak and the epochs await ``benchmarks/bench_recipe.py`` on such a GPU.
+GPU_RECIPE = dict(width=1.0, batch_size=32, learning_rate=3e-4, lr_schedule="cosine", warmup_epochs=2,
+                  final_lr_fraction=0.0, min_epochs=8, patience=6, epochs=20, rotations="random",
+                  min_dense_units=4, collapse_restarts=1, amortised_passes=3, amortised_to_cap=True,
+                  precision="mixed_bfloat16")
 
 
 @dataclass(frozen=True)
@@ -220,11 +184,8 @@ class Profile:
         one per panel and seed trained on random diameters, with the study's cases retrained as checks.
     group_training : dict
         :class:`TrainingSettings` fields that the distance groups' sweeps (chapters 06 and 10) change, on top of
-        :data:`~clusterage_utils.chapters.masking.GROUP_AMORTISED_PASSES` (empty: the profile's own settings). The
-        laptop profile scores every cluster of a group once by 5-fold evaluation and restarts networks whose
-        validation predictions spread less than 0.25 x the labels' (:data:`GROUP_KFOLD`): on one split a group's
-        test set of 75-99 clusters alone set a seed-range floor of ~0.085 dex, and its networks differed in skill
-        (``benchmarks/bench_amortised.py``, results ``amortised_folds_groups``).
+        :data:`~clusterage_utils.chapters.masking.GROUP_AMORTISED_PASSES` (empty: the profile's own settings;
+        laptop: :data:`GROUP_KFOLD`).
     keep_centre_training : dict
         :class:`TrainingSettings` fields that the amortised keep-centre sweeps of the whole sample (chapter 04)
         change (laptop: :data:`KEEP_CENTRE_EPOCHS`).
@@ -283,6 +244,17 @@ PROFILES: dict[str, Profile] = {
         group_training=GROUP_KFOLD,
         keep_centre_training=KEEP_CENTRE_EPOCHS,
     ),
+    "gpu": Profile(
+        name="gpu",
+        galaxies=ALL_GALAXIES,
+        fraction=1.0,
+        training=TrainingSettings(**GPU_RECIPE, seeds=(0, 1, 2, 3, 4), diameters_px=tuple(range(0, 80, 2)),
+                                  diameters_pc=tuple(range(0, 160, 10))),
+        description="the study's network and survey size on one GPU (KERAS_BACKEND=jax; its time: the compute page)",
+        sweep_masking="amortised",
+        extensions="full",
+        group_training=GROUP_KFOLD,
+    ),
     "paper": Profile(
         name="paper",
         galaxies=ALL_GALAXIES,
@@ -293,8 +265,16 @@ PROFILES: dict[str, Profile] = {
 }
 
 
-def get_profile(name: str) -> Profile:
-    """Return the named profile, or raise a ValueError listing the allowed names."""
+def get_profile(name: str | Profile) -> Profile:
+    """The profile of this name (a :class:`Profile` is returned as it is).
+
+    Raises
+    ------
+    ValueError
+        For an unknown name, listing the allowed names.
+    """
+    if isinstance(name, Profile):
+        return name
     try:
         return PROFILES[name]
     except KeyError:

@@ -17,7 +17,7 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 
-from . import BANDS, PIXEL_SCALE_ARCSEC
+from .constants import BANDS, PIXEL_SCALE_ARCSEC
 
 __all__ = ["GALAXY_CENTRES_DEG", "FULL_LOG_AGE_RANGE", "RESTRICTED_LOG_AGE_RANGE", "galaxies", "check_galaxies",
            "age_distribution", "ssp_table", "ssp_magnitudes", "study_scatter", "pc_per_px",

@@ -25,8 +25,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import __version__
 from ._atomic import atomic_path, is_temporary, remove_stale_parts
+from .constants import __version__
 from .experiments import Experiment
 
 __all__ = ["STORE_VERSION", "RECORD_FIELDS", "StoreError", "InvalidRecordError", "record_key", "check_record",

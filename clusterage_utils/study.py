@@ -31,6 +31,7 @@ from .metrics import (
     predictive_power_pct,
     scatter_dex,
 )
+from .sweeps import MaskKind
 
 __all__ = ["CITATION", "REAL_DATA_LABEL", "StudyDataError", "study_predictions", "study_configurations",
            "study_model_scores", "study_case_scores", "released_runs_check", "study_prediction_matrix",
@@ -55,7 +56,7 @@ def _case(config: str) -> tuple[str, dict]:
     from .experiments import case_name
 
     inp, sample, mask, diam = config.split("__")
-    d = int(diam) if mask != "none" else 0
+    d = int(diam) if mask != MaskKind.NONE else 0
     return case_name(inp, sample, mask, d), {"input": inp, "sample": sample, "mask": mask, "diameter": d,
                                               "diameter_unit": "px"}
 
@@ -399,8 +400,8 @@ def power_by_sample(preds: pd.DataFrame | None = None, level: float = 0.95, n_bo
         mean = g[(g["split"] == "train") & (g["model"] == g["model"].min())]["label"].mean()
         idx = rng.integers(0, len(lab), (n_boot, len(lab)))
         res = np.abs(pm[:, idx] - lab[idx]).transpose(1, 0, 2).reshape(n_boot, -1)
-        s = 1.49 * np.median(res, axis=1)
-        null = 1.49 * np.median(np.abs(mean - lab[idx]), axis=1)
+        s = SCATTER_FACTOR * np.median(res, axis=1)
+        null = SCATTER_FACTOR * np.median(np.abs(mean - lab[idx]), axis=1)
         power = 100 * (null**2 - s**2) / null**2
         point = predictive_power_pct(scatter_dex(pm.ravel(), np.tile(lab, len(pm))), scatter_dex(np.full(len(lab),
                                                                                                         mean), lab))

@@ -1,9 +1,10 @@
 """Train one experiment: select, split, preprocess, fit with the profile's recipe, predict, score.
 
 Data path: the cutouts an experiment needs are read from the cutout file once per process (cached, so a sweep of
-many experiments reads the file once), preprocessed in numpy with :mod:`~clusterage_utils.preprocessing`, and fed
-to Keras by :mod:`~clusterage_utils.inputs` - from an in-memory tensor with augmentation in the graph when the file
-fits in memory, else streamed through a generator (identical batches either way).
+many experiments reads the file once), preprocessed with :mod:`~clusterage_utils.preprocessing`, and fed to the
+network by the pipeline of this process's Keras backend (:mod:`~clusterage_utils.fitting`): ``tf.data`` on
+TensorFlow, the cutouts resident on the device with an epoch as one compiled loop on JAX, a numpy generator
+elsewhere or when the file is streamed (identical batches in every case).
 """
 from __future__ import annotations
 
@@ -17,14 +18,16 @@ import time
 import numpy as np
 import pandas as pd
 
-from . import __version__
 from ._atomic import atomic_path
+from .constants import __version__
 from .cutouts import CutoutFile
 from .experiments import Experiment
-from .inputs import GraphMasking, InputSource, generator_dataset, tensor_dataset
-from .metrics import score_set
+from .fitting import Feed, choose_pipeline, fit_network, make_feed, predict
+from .inputs import AmortisedInputs, InputSource
+from .metrics import scatter_dex, score_set
 from .preprocessing import dataset_range, kfold_split, make_split, select_sample, visible_pixels
-from .runtime import runtime_info, seed_everything
+from .runtime import backend_name, backend_versions, runtime_info, seed_everything
+from .sweeps import MaskKind
 
 __all__ = ["experiment_indices", "experiment_inputs", "visible_for", "mask_grid", "mask_table", "train_experiment",
            "train_amortised", "save_model", "resolve_input_mode"]
@@ -108,7 +111,7 @@ def mask_grid(exp: Experiment, size: int) -> list[float]:
     grid (amortised masking: :attr:`~clusterage_utils.experiments.Experiment.grid`) without a zero-diameter
     keep-centre mask and without diameters wider than the cutout."""
     if exp.masking == "amortised":
-        return sorted(d for d in exp.grid if d <= size and (exp.mask != "keep_centre" or d > 0))
+        return sorted(d for d in exp.grid if d <= size and (exp.mask != MaskKind.KEEP_CENTRE or d > 0))
     return [exp.diameter]
 
 
@@ -174,207 +177,273 @@ def _labels(exp: Experiment, sets: dict) -> tuple[dict, dict]:
     return y, y_fit
 
 
-def _input_pipeline(exp: Experiment, data: CutoutFile, sets: dict, grid: list, y_train, mode: str,
-                    stream_seed: int | None = None):
-    """The training dataset and the (fixed) validation inputs of an experiment, and its input source.
+def _feed(exp: Experiment, data: CutoutFile, sets: dict, grid: list, mode: str) -> Feed:
+    """A split's inputs on this backend's pipeline (:func:`~clusterage_utils.fitting.choose_pipeline`).
 
-    ``stream_seed`` (default: the experiment's seed) orders, rotates and masks the training stream; the validation
-    inputs always follow the experiment's seed.
-
-    In memory, one mask per cutout for the whole training (retraining): the tensor pipeline over the file
-    preprocessed once; a mask drawn per example (amortised, instance normalisation): the tensor pipeline that
-    masks and normalises in the graph. Streamed input or other normalisations: the generator pipeline.
+    In memory, one mask per cutout for the whole training (retraining): the file preprocessed once; a mask drawn
+    per example (amortised, instance normalisation): raw cutouts with their masks and their normalisation ranges
+    over the sample (``sets``: train, validation and test). Streamed input or other normalisations: batches
+    preprocessed in numpy. The feed depends on the sample, not on how it is split (K folds share one).
     """
-    st = exp.training
-    seed = exp.seed if stream_seed is None else stream_seed
     dmm = None
     if exp.normalisation == "dataset":
         probe = InputSource(data, exp.input, "instance", mode)
         dmm = dataset_range(probe.raw(sets["train"]), visible_for(exp, data, sets["train"], grid[0]))
     src = InputSource(data, exp.input, exp.normalisation, mode, dmm)
-    train_idx, val_idx = sets["train"], sets["val"]
+    grid_arr = np.asarray(grid, float)
+
+    def fetch(file_idx, grid_positions):
+        d = grid[0] if len(grid) == 1 else grid_arr[grid_positions]
+        return src.batch(file_idx, visible_for(exp, data, file_idx, d))
+
+    pipeline = choose_pipeline(backend_name(), mode)
     if mode == "memory" and len(grid) == 1:
         pre = src.preprocessed(visible_for(exp, data, np.arange(data.n), grid[0]))
-        ds = tensor_dataset(pre, train_idx, y_train, st.batch_size, st.rotations, seed, st.flips)
-        return ds, pre[val_idx], src, pre
-    grid_arr = np.asarray(grid, float)
-    val_masks = np.random.default_rng([exp.seed, 11]).integers(0, len(grid), len(val_idx))
-    d_val = grid[0] if len(grid) == 1 else grid_arr[val_masks]
+        return make_feed(pipeline, src, grid, fetch, preprocessed=pre)
     if mode == "memory" and exp.normalisation == "instance":
         masks, index = mask_table(exp, data, grid)
         used = np.concatenate([sets["train"], sets["val"], sets["test"]])
-        graph = GraphMasking(src.channels_last(), masks, index, rows=used)
-        ds = graph.dataset(train_idx, y_train, st.batch_size, st.rotations, seed, st.flips)
-        return ds, np.asarray(graph.batch(val_idx, val_masks)), src, graph   # validation items keep their masks
-    x_val = src.batch(val_idx, visible_for(exp, data, val_idx, d_val))
-
-    def fetch_train(pos, mask_ids):
-        d = grid[0] if len(grid) == 1 else grid_arr[mask_ids]
-        return src.batch(train_idx[pos], visible_for(exp, data, train_idx[pos], d))
-
-    c = 1 if exp.input == "white_light" else data.shape[0]
-    ds = generator_dataset(fetch_train, y_train, st.batch_size, st.rotations, seed, st.flips, len(grid),
-                           image_shape=(*data.shape[1:], c))
-    return ds, x_val, src, None
+        amortised = AmortisedInputs.build(src.channels_last(), masks, index, rows=used)
+        return make_feed(pipeline, src, grid, fetch, amortised=amortised)
+    return make_feed("generator" if pipeline == "resident" else pipeline, src, grid, fetch)
 
 
-def _train_network(exp: Experiment, data: CutoutFile, setup: dict, seed: int) -> dict:
+def _validation_inputs(exp: Experiment, feed: Feed, val_idx: np.ndarray) -> np.ndarray:
+    """The fixed validation inputs: the training mask, or for an amortised model one grid diameter per item drawn
+    from the experiment's seed."""
+    if feed.preprocessed is not None:
+        return feed.preprocessed[val_idx]
+    positions = np.random.default_rng([exp.seed, 11]).integers(0, len(feed.grid), len(val_idx))
+    if feed.amortised is not None:
+        return feed.evaluation_inputs(val_idx, positions)
+    return feed.fetch(val_idx, positions)
+
+
+@dataclasses.dataclass
+class _SplitInputs:
+    """What every network of one split is trained on: its sets, scaled labels, feed and validation inputs."""
+
+    sets: dict
+    grid: list
+    y_train: np.ndarray
+    y_val: np.ndarray
+    x_val: np.ndarray
+    feed: Feed
+    mode: str
+    steps: int
+    verbose: int = 0
+
+
+@dataclasses.dataclass
+class _Network:
+    """One trained network (the attempt kept after restarts) and how it trained."""
+
+    model: object
+    resident: object
+    history: dict
+    stop: object
+    restarts: int
+    spread: float
+    val_loss: float
+
+    def outputs(self, x=None, file_idx=None, grid_position: int = 0) -> np.ndarray:
+        """Outputs for host inputs ``x`` (batches of 128, as Keras' predict), or on the device for cutouts."""
+        if self.resident is not None:
+            return predict(self.model, self.resident, x, file_idx, grid_position)
+        return np.asarray(self.model.predict(x, batch_size=128, verbose=0), np.float64).ravel()
+
+
+def _train_network(exp: Experiment, data: CutoutFile, split: _SplitInputs, seed: int) -> _Network:
     """Train one network from ``seed`` (its initial weights and training stream; the validation set stays the
     experiment's); a collapsed network starts again (recipe docstring). Returns the attempt kept."""
     from .model import build_cnn
     from .recipe import callbacks, init_seed, learning_rate, prediction_spread
 
-    st, sets, grid, y_train, mode = exp.training, setup["sets"], setup["grid"], setup["y_train"], setup["mode"]
-    x_val, y_val, steps, size = setup["x_val"], setup["y_val"], setup["steps"], data.shape[-1]
+    st, size = exp.training, data.shape[-1]
     c = 1 if exp.input == "white_light" else data.shape[0]
-    ds = setup["ds"] if seed == exp.seed else None
     kept = None
     for restarts in range(st.collapse_restarts + 1):
-        if ds is None or restarts:                       # new initial weights and a new order of the stream
-            seed_everything(init_seed(seed, restarts))
-            ds = _input_pipeline(exp, data, sets, grid, y_train, mode, init_seed(seed, restarts))[0]
+        start = init_seed(seed, restarts)
+        if seed != exp.seed or restarts:         # new initial weights and a new order of the stream
+            seed_everything(start)
         model = build_cnn((size, size, c), width=st.width, layer_order=exp.layer_order,
-                          learning_rate=learning_rate(st, steps), precision=st.precision, jit_compile=st.jit_compile,
-                          seed=init_seed(seed, restarts), steps_per_execution=steps, clipnorm=st.clipnorm,
-                          min_dense_units=st.min_dense_units)
+                          learning_rate=learning_rate(st, split.steps), precision=st.precision,
+                          jit_compile=st.jit_compile, seed=start, steps_per_execution=split.steps,
+                          clipnorm=st.clipnorm, min_dense_units=st.min_dense_units)
         cbs = callbacks(st, exp.masking == "amortised")
-        hist = model.fit(ds, epochs=st.epochs, steps_per_epoch=steps, validation_data=(x_val, y_val),
-                         validation_batch_size=128, callbacks=cbs, shuffle=False, verbose=setup["verbose"])
-        spread = prediction_spread(np.asarray(model.predict(x_val, batch_size=128, verbose=0)), y_val)
-        attempt = {"val_loss": float(np.min(hist.history["val_loss"])), "model": model, "history": hist.history,
-                   "stop": cbs[0], "restarts": restarts, "spread": spread}
+        history, resident = fit_network(model, split.feed, split.sets["train"], split.y_train, st, start,
+                                        split.steps, split.x_val, split.y_val, cbs, split.verbose)
+        net = _Network(model, resident, history, cbs[0], restarts, 0.0, float(np.min(history["val_loss"])))
+        net.spread = prediction_spread(net.outputs(split.x_val), split.y_val)
         _log.info("%s seed %d attempt %d: validation spread %.3f, best validation loss %.4f", exp.name, seed,
-                  restarts, spread, attempt["val_loss"])
-        kept = attempt if kept is None or attempt["val_loss"] < kept["val_loss"] else kept  # all collapsed: best
-        if spread >= st.collapse_spread:
-            return attempt
+                  restarts, net.spread, net.val_loss)
+        kept = net if kept is None or net.val_loss < kept.val_loss else kept  # all collapsed: the best
+        if net.spread >= st.collapse_spread:
+            return net
     return kept
 
 
-def _fit_split(exp: Experiment, data: CutoutFile, sets: dict, verbose: int, first_member: int = 0) -> dict:
+@dataclasses.dataclass
+class _SplitFit:
+    """The networks of one split (the experiment's, or one fold of it) and what evaluating them needs."""
+
+    networks: list
+    sets: dict
+    y: dict
+    lo: float
+    span: float
+    feed: Feed
+    grid: list
+    input_mode: str
+
+    @property
+    def restarts(self) -> int:
+        return sum(n.restarts for n in self.networks)
+
+    @property
+    def val_prediction_spread(self) -> float:
+        return min(n.spread for n in self.networks)
+
+
+def _fit_split(exp: Experiment, data: CutoutFile, sets: dict, first_member: int = 0, feed: Feed | None = None,
+               verbose: int = 0) -> _SplitFit:
     """Train the network(s) of one split (the experiment's, or one fold of it), from the member seeds
-    ``first_member``, ``first_member + 1``, ... (:func:`~clusterage_utils.recipe.member_seed`); returns their
-    evaluation context."""
+    ``first_member``, ``first_member + 1``, ... (:func:`~clusterage_utils.recipe.member_seed`); ``feed``: the
+    sample's inputs, when another fold made them already."""
     from .recipe import member_seed, steps_per_epoch
 
     st = exp.training
     grid = mask_grid(exp, data.shape[-1])
-    for d in grid:  # fail here, with a clear message, rather than inside the tf.data thread
+    for d in grid:  # fail here, with a clear message, rather than inside an input pipeline
         visible_for(exp, data, sets["train"][:1], d)
     y, y_fit = _labels(exp, sets)
     lo, hi = float(y_fit["train"].min()), float(y_fit["train"].max())
     span = hi - lo if hi > lo else 1.0
-    y_train = ((y_fit["train"] - lo) / span).astype(np.float32)
-    y_val = ((y_fit["val"] - lo) / span).astype(np.float32)
     mode = resolve_input_mode(st.input_mode, data)
-    ds, x_val, src, pre = _input_pipeline(exp, data, sets, grid, y_train, mode)
-    setup = {"sets": sets, "grid": grid, "y_train": y_train, "y_val": y_val, "x_val": x_val, "mode": mode, "ds": ds,
-             "steps": steps_per_epoch(len(y_train), st, amortised=exp.masking == "amortised"), "verbose": verbose}
-    nets = [_train_network(exp, data, setup, member_seed(exp.seed, first_member + m))
+    feed = feed or _feed(exp, data, sets, grid, mode)
+    split = _SplitInputs(sets, grid, ((y_fit["train"] - lo) / span).astype(np.float32),
+                         ((y_fit["val"] - lo) / span).astype(np.float32),
+                         _validation_inputs(exp, feed, sets["val"]), feed, mode,
+                         steps_per_epoch(len(sets["train"]), st, amortised=exp.masking == "amortised"), verbose)
+    nets = [_train_network(exp, data, split, member_seed(exp.seed, first_member + m))
             for m in range(max(1, st.networks_per_seed))]
-    first = nets[0]
-    history = {k: [float(v) for v in vals] for k, vals in first["history"].items()}
-    stop = first["stop"]
-    best = int(stop.best_epoch) + 1 if stop.best_weights is not None else len(history.get("loss", []))
-    return {"models": [n["model"] for n in nets], "sets": sets, "y": y, "lo": lo, "span": span, "src": src,
-            "grid": grid, "history": history, "pre": pre, "input_mode": mode, "best_epoch": best,
-            "stopped_early": bool(stop.stopped_epoch > 0), "restarts": sum(n["restarts"] for n in nets),
-            "val_prediction_spread": min(n["spread"] for n in nets)}
+    return _SplitFit(nets, sets, y, lo, span, feed, grid, mode)
 
 
-def _fit(exp: Experiment, data: CutoutFile, verbose: int = 0) -> dict:
-    """Train the network(s) of an experiment (or of an amortised group); returns a context for evaluation.
+@dataclasses.dataclass
+class _Fit:
+    """An experiment's trained networks: one split, or one per fold whose test sets are pooled."""
 
-    With ``networks_per_seed`` > 1 the context holds every network (predictions are their mean); the history,
-    best epoch and stopping of the record are the first network's, restarts the sum over networks. With ``folds``
-    > 1 one such set of networks per fold (``ctx["folds"]``), each fold's from new member seeds (initial weights
-    and training stream: a seed's pooled score averages over the folds' networks instead of repeating one start):
-    the test set pools the folds' test sets, the rest of the context is the first fold's (restarts summed, the
-    smallest validation spread)."""
+    splits: list
+
+    @property
+    def first(self) -> _SplitFit:
+        return self.splits[0]
+
+    def test_sets(self) -> tuple[np.ndarray, np.ndarray]:
+        """File indices and labels of the test set (every fold's, in fold order)."""
+        return (np.concatenate([s.sets["test"] for s in self.splits]),
+                np.concatenate([s.y["test"] for s in self.splits]))
+
+
+def _fit(exp: Experiment, data: CutoutFile, verbose: int = 0) -> _Fit:
+    """Train the network(s) of an experiment (or of an amortised group).
+
+    With ``networks_per_seed`` > 1 a split holds every network (predictions are their mean); the history, best
+    epoch and stopping of the record are the first network's, restarts the sum over networks. With ``folds`` > 1
+    one such set of networks per fold, each fold's from new member seeds (initial weights and training stream: a
+    seed's pooled score averages over the folds' networks instead of repeating one start): the test set pools
+    the folds' test sets, the rest of the record is the first fold's (restarts summed, the smallest validation
+    spread)."""
     exp = _training_view(exp)
-    tf = seed_everything(exp.seed)
+    seed_everything(exp.seed)
     folds = exp.training.folds
     if folds <= 1:
-        return {"tf": tf, **_fit_split(exp, data, experiment_indices(exp, data), verbose), "folds": None}
-    parts, per_fold = [], max(1, exp.training.networks_per_seed)
+        return _Fit([_fit_split(exp, data, experiment_indices(exp, data), verbose=verbose)])
+    per_fold = max(1, exp.training.networks_per_seed)
+    splits = []
     for k in range(folds):
-        part = _fit_split(exp, data, experiment_indices(exp, data, k), verbose, first_member=k * per_fold)
-        if parts and exp.normalisation != "dataset":   # the same inputs for every fold: keep one copy
-            part["pre"], part["src"] = parts[0]["pre"], parts[0]["src"]
-        parts.append(part)
-    first = parts[0]
-    pooled = {s: np.concatenate([p[s]["test"] for p in parts]) for s in ("sets", "y")}
-    return {"tf": tf, **first, "sets": {**first["sets"], "test": pooled["sets"]},
-            "y": {**first["y"], "test": pooled["y"]}, "folds": parts,
-            "restarts": sum(p["restarts"] for p in parts),
-            "val_prediction_spread": min(p["val_prediction_spread"] for p in parts)}
+        shared = splits[0].feed if splits and exp.normalisation != "dataset" else None
+        splits.append(_fit_split(exp, data, experiment_indices(exp, data, k), k * per_fold, shared, verbose))
+    return _Fit(splits)
 
 
-def _predict(ctx: dict, exp: Experiment, data: CutoutFile, file_idx: np.ndarray, batch_size: int = 128) -> np.ndarray:
-    """Predictions (log age) for ``file_idx`` with ``exp``'s own mask."""
-    pre = ctx["pre"]
-    graph = pre if isinstance(pre, GraphMasking) else None
-    own = pre is not None and graph is None and exp.masking == "retrain"
-    on_grid = exp.diameter_unit == "px" and exp.diameter in ctx["grid"]
-    position = ctx["grid"].index(exp.diameter) if graph is not None and on_grid else None
+def _predict(split: _SplitFit, exp: Experiment, data: CutoutFile, file_idx: np.ndarray,
+             batch_size: int = 128) -> np.ndarray:
+    """Predictions (log age) for ``file_idx`` with ``exp``'s own mask: from the in-memory inputs when the mask is
+    the one trained with (retraining) or on the amortised grid, else preprocessed in numpy."""
+    feed = split.feed
+    own = feed.preprocessed is not None and exp.masking == "retrain"
+    position = 0 if own else feed.grid_position(exp.diameter, exp.diameter_unit)
     out = []
-    for s in range(0, len(file_idx), batch_size):
-        b = file_idx[s:s + batch_size]
-        if own:
-            x = pre[b]
-        elif position is not None:       # an amortised model at one of its grid diameters: masked in the graph
-            x = graph.batch(b, position)
-        else:
-            x = ctx["src"].batch(b, visible_for(exp, data, b, exp.diameter))
-        out.append(np.mean([np.asarray(m.predict_on_batch(x), np.float64) for m in ctx["models"]], axis=0))
-    pred = np.concatenate([np.asarray(o, np.float64).ravel() for o in out]) if out else np.zeros(0)
-    return pred * ctx["span"] + ctx["lo"]
+    for net in split.networks:
+        if net.resident is not None and position is not None:
+            out.append(net.outputs(file_idx=file_idx, grid_position=position))
+            continue
+        parts = []
+        for s in range(0, len(file_idx), batch_size):
+            b = file_idx[s:s + batch_size]
+            if own:
+                x = feed.preprocessed[b]
+            elif position is not None:       # an amortised model at one of its grid diameters
+                x = feed.evaluation_inputs(b, position)
+            else:
+                x = feed.source.batch(b, visible_for(exp, data, b, exp.diameter))
+            parts.append(predict(net.model, net.resident, x))
+        out.append(np.concatenate(parts) if parts else np.zeros(0))
+    return np.mean(out, axis=0) * split.span + split.lo
 
 
-def _record(exp: Experiment, data: CutoutFile, ctx: dict, wall_time_s: float) -> dict:
+def _record(exp: Experiment, data: CutoutFile, fit: _Fit, wall_time_s: float) -> dict:
     """Evaluate the trained model at the experiment's own mask and assemble its record."""
-    import keras
-
-    tf = ctx["tf"]
-    sets, y = ctx["sets"], ctx["y"]
-    pred = {k: _predict(ctx, exp, data, sets[k]) for k in ("train", "val")}
-    folds = ctx["folds"] or [ctx]
-    pred["test"] = np.concatenate([_predict(f, exp, data, f["sets"]["test"]) for f in folds])
-    null_test = np.concatenate([np.full(len(f["sets"]["test"]), np.mean(f["y"]["train"])) for f in folds])
+    first = fit.first
+    sets, y = dict(first.sets), dict(first.y)
+    sets["test"], y["test"] = fit.test_sets()
+    pred = {k: _predict(first, exp, data, sets[k]) for k in ("train", "val")}
+    pred["test"] = np.concatenate([_predict(s, exp, data, s.sets["test"]) for s in fit.splits])
+    pooled = len(fit.splits) > 1
+    null_test = np.concatenate([np.full(len(s.sets["test"]), np.mean(s.y["train"])) for s in fit.splits])
     record: dict = {"experiment": exp.to_dict(), "hash": exp.hash, "case": exp.case, "name": exp.name,
                     "data": {"path": str(data.path), "fingerprint": data.fingerprint(), "source": data.source}}
-    cat = data.catalogue
-    truth = cat["true_log_age"].to_numpy(float) if "true_log_age" in cat else None
+    truth = data.catalogue["true_log_age"].to_numpy(float) if "true_log_age" in data.catalogue else None
     rows = []
     for k in ("train", "val", "test"):
-        sc = score_set(pred[k], y[k], y["train"], null_prediction=null_test if k == "test" and ctx["folds"] else None)
+        sc = score_set(pred[k], y[k], y["train"], null_prediction=null_test if k == "test" and pooled else None)
         record.update({f"{k}_{m}": v for m, v in sc.items()})
         part = pd.DataFrame({"index": sets[k], "cluster_id": data.cluster_ids[sets[k]],
                              "galaxy_id": data.galaxy_ids[sets[k]], "set": k, "label": y[k], "pred": pred[k]})
         if truth is not None:
-            record[f"{k}_scatter_vs_true_dex"] = float(1.49 * np.median(np.abs(pred[k] - truth[sets[k]])))
+            record[f"{k}_scatter_vs_true_dex"] = scatter_dex(pred[k], truth[sets[k]])
             part["true_log_age"] = truth[sets[k]]
         rows.append(part)
-    history = ctx["history"]
-    record.update({
-        "null_scatter_dex": record["test_null_scatter_dex"],
-        "predictive_power_pct": record["test_predictive_power_pct"],
-        "n_train": len(sets["train"]), "n_val": len(sets["val"]), "n_test": len(sets["test"]),
-        "history": history, "epochs_run": len(history.get("loss", [])), "best_epoch": ctx["best_epoch"],
-        "stopped_early": ctx["stopped_early"], "restarts": ctx["restarts"],
-        "val_prediction_spread": round(ctx["val_prediction_spread"], 4),
-        "n_params": int(ctx["models"][0].count_params()), "networks": len(ctx["models"]), "folds": len(folds),
-        "masking": exp.masking,
-        "trained_on_diameters": ctx["grid"],
-        "label_lo": ctx["lo"], "label_span": ctx["span"],
-        "predictions": pd.concat(rows, ignore_index=True).to_dict(orient="list"),
-        "versions": {"clusterage": __version__, "tensorflow": tf.__version__, "keras": keras.__version__,
-                     "numpy": np.__version__, "python": platform.python_version()},
-        "runtime": {**runtime_info(), "input_mode": ctx["input_mode"]},
-        "wall_time_s": round(wall_time_s, 2),
-    })
+    record.update(_training_fields(fit))
+    record.update({"null_scatter_dex": record["test_null_scatter_dex"],
+                   "predictive_power_pct": record["test_predictive_power_pct"],
+                   "n_train": len(sets["train"]), "n_val": len(sets["val"]), "n_test": len(sets["test"]),
+                   "masking": exp.masking,
+                   "predictions": pd.concat(rows, ignore_index=True).to_dict(orient="list"),
+                   "versions": {"clusterage": __version__, **backend_versions(), "numpy": np.__version__,
+                                "python": platform.python_version()},
+                   "runtime": {**runtime_info(), "input_mode": first.input_mode, "pipeline": first.feed.pipeline},
+                   "wall_time_s": round(wall_time_s, 2)})
     record["device"] = record["runtime"]["device"]
     return record
+
+
+def _training_fields(fit: _Fit) -> dict:
+    """A record's account of the training: the first network's history and stopping, restarts, sizes."""
+    first = fit.first
+    net = first.networks[0]
+    history = {k: [float(v) for v in vals] for k, vals in net.history.items()}
+    stop = net.stop
+    best = int(stop.best_epoch) + 1 if stop.best_weights is not None else len(history.get("loss", []))
+    return {"history": history, "epochs_run": len(history.get("loss", [])), "best_epoch": best,
+            "stopped_early": bool(stop.stopped_epoch > 0),
+            "restarts": sum(s.restarts for s in fit.splits),
+            "val_prediction_spread": round(min(s.val_prediction_spread for s in fit.splits), 4),
+            "n_params": int(net.model.count_params()), "networks": len(first.networks),
+            "folds": len(fit.splits), "trained_on_diameters": first.grid,
+            "label_lo": first.lo, "label_span": first.span}
 
 
 def save_model(model, path: str | os.PathLike) -> None:
@@ -403,10 +472,10 @@ def train_experiment(exp: Experiment, data: CutoutFile, verbose: int = 0, model_
         raise ValueError(f"{exp.name}: cannot save an ensemble of {exp.training.networks_per_seed} networks as one "
                          f"model (model_path={model_path}); train it with networks_per_seed=1")
     t0 = time.perf_counter()
-    ctx = _fit(exp, data, verbose)
-    rec = _record(exp, data, ctx, time.perf_counter() - t0)
+    fit = _fit(exp, data, verbose)
+    rec = _record(exp, data, fit, time.perf_counter() - t0)
     if model_path is not None:
-        save_model(ctx["models"][0], model_path)
+        save_model(fit.first.networks[0].model, model_path)
     keras.backend.clear_session()
     return rec
 
@@ -425,11 +494,11 @@ def train_amortised(experiments: list[Experiment], data: CutoutFile, verbose: in
     if len(groups) != 1 or any(e.masking != "amortised" for e in experiments):
         raise ValueError("train_amortised needs amortised experiments of one training group")
     t0 = time.perf_counter()
-    ctx = _fit(experiments[0], data, verbose)
+    fit = _fit(experiments[0], data, verbose)
     share = (time.perf_counter() - t0) / len(experiments)
     out = []
     for e in experiments:
         t1 = time.perf_counter()
-        out.append(_record(e, data, ctx, share + time.perf_counter() - t1))
+        out.append(_record(e, data, fit, share + time.perf_counter() - t1))
     keras.backend.clear_session()
     return out

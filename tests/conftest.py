@@ -9,6 +9,10 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).parent))
 
+from clusterage_utils.runtime import prepare_environment  # noqa: E402
+
+prepare_environment()  # as every entry point does, before anything imports TensorFlow
+
 
 @pytest.fixture(scope="session", autouse=True)
 def fingerprint_cache(tmp_path_factory):

@@ -7,7 +7,7 @@ import numpy as np
 from astropy.io import fits
 from astropy.table import Table
 
-from clusterage_utils import BANDS
+from clusterage_utils.constants import BANDS
 from clusterage_utils.mock import make_wcs
 from clusterage_utils.products import catalogue_filenames, image_filename
 from clusterage_utils.profiles import TrainingSettings

@@ -59,3 +59,12 @@ def test_publish_workflow_passes_githubs_schema():
     wf = Path(__file__).resolve().parent.parent / ".github" / "workflows" / "publish-book.yml"
     out = subprocess.run([exe, "--builtin-schema", "vendor.github-workflows", str(wf)], capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_importing_the_package_changes_nothing_in_the_process():
+    """No side effects on import: the entry points prepare TensorFlow's environment, not ``import``."""
+    code = ("import os, warnings; env = dict(os.environ); filters = list(warnings.filters); import clusterage_utils; "
+            "print(dict(os.environ) == env, list(warnings.filters) == filters)")
+    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("TF_")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    assert out.stdout.strip() == "True True"

@@ -4,6 +4,8 @@ import pytest
 
 from clusterage_utils.attribution import integrated_gradients, occlusion_map, radial_profile
 
+pytestmark = pytest.mark.engine
+
 
 @pytest.fixture(scope="module")
 def small_model():

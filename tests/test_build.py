@@ -11,6 +11,7 @@ import pytest
 from clusterage_utils.browser import BOOK_PAGES, check_links, check_pages, find_chromium
 from clusterage_utils.build import BookBuildError, build_book, publish_site
 from clusterage_utils.chapters import NOTEBOOKS, STUDY_CHAPTERS, all_experiments
+from clusterage_utils.profiles import get_profile
 
 pytestmark = pytest.mark.book
 
@@ -166,7 +167,7 @@ def test_every_figure_is_numbered_captioned_and_referenced():
         assert "plt.show()" not in code and "display(Markdown" not in code, c
         names = set(re.findall(r":name: ([\w-]+)", md))
         assert names and names <= set(re.findall(r"\{numref\}`([\w-]+)`", md)), (c, names)
-    assert all_experiments("smoke")
+    assert all_experiments(get_profile("smoke"))
 
 
 def test_the_browser_check_refuses_a_folder_without_the_book(tmp_path):

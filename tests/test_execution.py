@@ -11,6 +11,8 @@ from clusterage_utils.experiments import (
 )
 from clusterage_utils.store import ResultsStore
 
+pytestmark = pytest.mark.engine
+
 
 def test_worker_pool_matches_sequential_single_thread_runs(toy_file, tmp_path):
     """Two single-thread workers give exactly the records of one single-thread worker running both trainings in
@@ -25,7 +27,11 @@ def test_worker_pool_matches_sequential_single_thread_runs(toy_file, tmp_path):
     for col in ("test_scatter_dex", "val_scatter_dex", "train_scatter_dex"):
         np.testing.assert_array_equal(pool[col], seq[col])
     rec = ResultsStore(tmp_path / "pool").get(pool["key"].iloc[0])
-    assert rec["runtime"]["tf_threads"] == 1 and rec["runtime"]["input_mode"] == "memory"
+    from clusterage_utils.runtime import backend_name
+
+    runtime = rec["runtime"]
+    assert runtime["backend"] == backend_name() and runtime["input_mode"] == "memory"
+    assert runtime["tf_threads" if backend_name() == "tensorflow" else "threads"] == 1
     assert rec["experiment"]["training"]["input_mode"] == "memory"       # "auto" resolved, hash unchanged
     assert Experiment.from_dict(rec["experiment"]).hash == exps[0].hash
     if pytest.importorskip("dask.distributed"):

@@ -15,6 +15,7 @@ from clusterage_utils.experiments import (
     study_cases,
 )
 from clusterage_utils.profiles import TrainingSettings, get_profile
+from clusterage_utils.sweeps import MaskKind, Sweep
 
 
 def test_experiment_hash_stable_and_sensitive():
@@ -30,9 +31,9 @@ def test_named_cases_and_sweeps():
     assert "white_light_full_mask_centre_24_shuffled" in fig4_cases()
     assert parse_case("white_light_full_mask_centre_24_shuffled").labels == "shuffled"
     assert len(fig5_cases()) > len(fig4_cases())
-    sw = masking_sweep("mask_centre", "five_band", "full", p)
+    sw = masking_sweep(Sweep(MaskKind.MASK_CENTRE), "five_band", "full", p)
     assert [e.diameter for e in sw] == [0, 12, 24] and sw[0].mask == "none"
-    assert [e.diameter for e in masking_sweep("keep_centre", "five_band", "full", p)] == [12, 24]
+    assert [e.diameter for e in masking_sweep(Sweep(MaskKind.KEEP_CENTRE), "five_band", "full", p)] == [12, 24]
     assert len(named_experiments("inner_sweep", p)) == 12
     with pytest.raises(ValueError, match="unknown case 'five_band_sideways'"):
         named_experiments("five_band_sideways", p)

@@ -10,7 +10,6 @@ from clusterage_utils.inputs import (
     dihedral_permutations,
     epoch_items,
     numpy_batches,
-    tensor_dataset,
 )
 from clusterage_utils.preprocessing import visible_pixels
 
@@ -76,6 +75,8 @@ def test_tensor_and_generator_pipelines_give_identical_batches(small_file, rotat
     y = np.linspace(0, 1, len(train_idx)).astype(np.float32)
     mem = InputSource(cf, "five_band", "instance", "memory")
     stream = InputSource(cf, "five_band", "instance", "stream")
+    from clusterage_utils.tfdata import tensor_dataset
+
     ds = tensor_dataset(mem.preprocessed(vis), train_idx, y, 16, rotations, seed=5, flips=flips)
     n_batches = -(-len(epoch_items(len(y), rotations, 5, 0)) // 16)
     got = list(ds.take(2 * n_batches).as_numpy_iterator())          # two epochs
@@ -118,8 +119,8 @@ def test_preprocessed_with_one_mask_per_cutout(small_file):
 def test_amortised_masks_in_the_graph_equal_the_numpy_pipeline(small_file, kind):
     """An amortised model's batches (a mask drawn per item, normalised in the graph) are the generator's."""
     from clusterage_utils.experiments import Experiment
-    from clusterage_utils.inputs import masked_tensor_dataset
     from clusterage_utils.profiles import TrainingSettings
+    from clusterage_utils.tfdata import masked_tensor_dataset
     from clusterage_utils.training import mask_grid, mask_table, visible_for
 
     cf = open_cutouts(small_file)
@@ -146,8 +147,9 @@ def test_amortised_masks_in_the_graph_equal_the_numpy_pipeline(small_file, kind)
 def test_graph_masking_evaluation_batches_equal_numpy(small_file):
     """An amortised model is evaluated at each grid diameter on exactly the inputs a retrained model sees."""
     from clusterage_utils.experiments import Experiment
-    from clusterage_utils.inputs import GraphMasking
+    from clusterage_utils.inputs import AmortisedInputs
     from clusterage_utils.profiles import TrainingSettings
+    from clusterage_utils.tfdata import GraphMasking
     from clusterage_utils.training import mask_grid, mask_table
 
     cf = open_cutouts(small_file)
@@ -156,7 +158,8 @@ def test_graph_masking_evaluation_batches_equal_numpy(small_file):
     grid = mask_grid(exp, 16)
     masks, index = mask_table(exp, cf, grid)
     src = InputSource(cf, "five_band", "instance", "memory")
-    graph = GraphMasking(np.ascontiguousarray(src.raw(np.arange(cf.n)).transpose(0, 2, 3, 1)), masks, index)
+    graph = GraphMasking(AmortisedInputs.build(np.ascontiguousarray(src.raw(np.arange(cf.n)).transpose(0, 2, 3, 1)),
+                                               masks, index))
     idx = np.array([5, 1, 77, 30])
     for g, d in enumerate(grid):
         np.testing.assert_array_equal(graph.batch(idx, g).numpy(), src.batch(idx, visible_pixels("mask_centre", d, 16)))

@@ -6,6 +6,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from clusterage_utils import plotting  # noqa: E402
+from clusterage_utils.constants import APERTURE_DIAMETER_PX  # noqa: E402
+from clusterage_utils.sweeps import MaskKind, Sweep  # noqa: E402
 
 
 def _summary():
@@ -27,8 +29,11 @@ def _summary():
 
 def test_masking_curves_and_case_bars_stamp_the_mock():
     s = _summary()
-    fig = plotting.masking_curves(s, "mask_centre", mock=True)
+    fig = plotting.masking_curves(s, Sweep(MaskKind.MASK_CENTRE), mock=True)
     assert any(plotting.MOCK_LABEL in t.get_text() for t in fig.texts)
+    power = fig.axes[2]              # the first panel's power axis: the aperture where the constants put it
+    assert any(list(line.get_xdata()) == [APERTURE_DIAMETER_PX] * 2 for line in power.get_lines())
+    assert power.get_xlabel() == "masked diameter (px, square-root axis)"
     fig = plotting.case_bars(s[s["masking"] == "retrain"], ["five_band_full_none", "white_light_full_mask_centre_12"])
     assert len(fig.axes) == 1
 

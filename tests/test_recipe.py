@@ -4,8 +4,10 @@ import dataclasses
 import numpy as np
 import pytest
 
+from clusterage_utils.chapters.common import PageSettings
 from clusterage_utils.profiles import TrainingSettings
 from clusterage_utils.recipe import callbacks, learning_rate
+from clusterage_utils.sweeps import MaskKind, Sweep
 
 
 def test_constant_rate_is_a_number_and_warmup_ramps():
@@ -95,7 +97,7 @@ def test_amortised_passes_key_only_amortised_models():
 
     retrained = parse_case("five_band_full_mask_centre_12")
     assert with_passes(retrained, 3).hash == retrained.hash          # a retrained record stays valid
-    (amortised, *_) = masking_sweep("mask_centre", "five_band", "full", get_profile("smoke"),
+    (amortised, *_) = masking_sweep(Sweep(MaskKind.MASK_CENTRE), "five_band", "full", get_profile("smoke"),
                                   masking="amortised")
     assert with_passes(amortised, 1).hash == amortised.hash         # the default stays out of the hash
     assert with_passes(amortised, 3).hash != amortised.hash
@@ -108,9 +110,10 @@ def test_a_distance_group_sweep_makes_one_pass_per_epoch():
 
     smoke = get_profile("smoke")
     prof = dataclasses.replace(smoke, training=dataclasses.replace(smoke.training, amortised_passes=3))
-    full = sweep_experiments("mask_centre", prof, masking="amortised", panels=(("five_band", "full"),),
+    full = sweep_experiments(MaskKind.MASK_CENTRE, PageSettings(prof, "amortised"), panels=(("five_band", "full"),),
                              checks=False)
-    far = sweep_experiments("mask_centre", prof, masking="amortised", panels=(("five_band", "full"),), group="far")
+    far = sweep_experiments(MaskKind.MASK_CENTRE, PageSettings(prof, "amortised"), panels=(("five_band", "full"),),
+                            group="far")
     assert {e.training.amortised_passes for e in full} == {3}
     assert {e.training.amortised_passes for e in far} == {GROUP_AMORTISED_PASSES}
 
@@ -140,7 +143,8 @@ def test_an_amortised_model_may_train_to_the_cap():
     retrained = parse_case("five_band_full_mask_centre_12")
     to_cap = dataclasses.replace(retrained.training, amortised_to_cap=True)
     assert dataclasses.replace(retrained, training=to_cap).hash == retrained.hash
-    (amortised, *_) = masking_sweep("mask_centre", "five_band", "full", get_profile("smoke"), masking="amortised")
+    (amortised, *_) = masking_sweep(Sweep(MaskKind.MASK_CENTRE), "five_band", "full", get_profile("smoke"),
+                                    masking="amortised")
 
     def to_cap_is(flag):
         return dataclasses.replace(amortised, training=dataclasses.replace(amortised.training, amortised_to_cap=flag))
@@ -155,12 +159,13 @@ def test_a_profile_s_group_training_reaches_only_the_distance_groups():
     smoke = get_profile("smoke")
     prof = dataclasses.replace(smoke, group_training=GROUP_KFOLD)
     panel = (("five_band", "full"),)
-    whole = sweep_experiments("mask_centre", prof, masking="amortised", panels=panel)
-    far = sweep_experiments("mask_centre", prof, masking="amortised", panels=panel, group="far")
+    whole = sweep_experiments(MaskKind.MASK_CENTRE, PageSettings(prof, "amortised"), panels=panel)
+    far = sweep_experiments(MaskKind.MASK_CENTRE, PageSettings(prof, "amortised"), panels=panel, group="far")
     assert {(e.training.folds, e.training.collapse_spread) for e in whole} == {(1, smoke.training.collapse_spread)}
     assert {(e.training.folds, e.training.collapse_spread, e.training.collapse_restarts) for e in far} == {(5, 0.25, 3)}
     assert {e.hash for e in far}.isdisjoint(
-        e.hash for e in sweep_experiments("mask_centre", smoke, masking="amortised", panels=panel, group="far"))
+        e.hash for e in sweep_experiments(MaskKind.MASK_CENTRE, PageSettings(smoke, "amortised"), panels=panel,
+                                          group="far"))
     laptop = get_profile("laptop").group_training
     assert laptop == GROUP_KFOLD
     with pytest.raises(ValueError, match="group_training names no TrainingSettings field: fold"):
@@ -172,9 +177,10 @@ def test_the_groups_evaluation_is_described_from_their_experiments():
     from clusterage_utils.profiles import GROUP_KFOLD, get_profile
 
     smoke = get_profile("smoke")
-    one = distance.group_evaluation(distance.experiments(smoke))
+    one = distance.group_evaluation(distance.experiments(PageSettings(smoke)))
     assert one["folds"] == 1 and "one train / validation / test split" in one["evaluation"]
-    kfold = distance.group_evaluation(distance.experiments(dataclasses.replace(smoke, group_training=GROUP_KFOLD)))
+    kfold = distance.group_evaluation(distance.experiments(
+        PageSettings(dataclasses.replace(smoke, group_training=GROUP_KFOLD))))
     assert kfold["folds"] == 5 and kfold["collapse_spread"] == 0.25 and kfold["evaluation"].startswith("5-fold")
     with pytest.raises(ValueError, match="share one evaluation"):
         distance.group_evaluation([])
@@ -187,8 +193,8 @@ def test_a_profile_s_keep_centre_training_reaches_only_the_amortised_keep_centre
     smoke = get_profile("smoke")
     prof = dataclasses.replace(smoke, keep_centre_training={"epochs": 7})
     panel = (("white_light", "full"),)
-    outer = sweep_experiments("keep_centre", prof, masking="amortised", panels=panel)
-    inner = sweep_experiments("mask_centre", prof, masking="amortised", panels=panel)
+    outer = sweep_experiments(MaskKind.KEEP_CENTRE, PageSettings(prof, "amortised"), panels=panel)
+    inner = sweep_experiments(MaskKind.MASK_CENTRE, PageSettings(prof, "amortised"), panels=panel)
     amortised = [e for e in outer if e.masking == "amortised"]
     checks = [e for e in outer if e.masking == "retrain"]
     assert amortised and checks

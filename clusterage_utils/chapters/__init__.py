@@ -39,10 +39,10 @@ from . import (
     significance,
     truth_tests,
 )
-from .common import resolve_profile, unique
+from .common import CHAPTER_PARAMETERS, PageSettings, page_settings, unique
 
 __all__ = ["NOTEBOOKS", "DATA_CHAPTERS", "STUDY_CHAPTERS", "BEYOND_CHAPTERS", "chapter_id", "chapter_notebook",
-           "chapter_experiments", "all_experiments", "CHAPTER_PARAMETERS"]
+           "chapter_experiments", "all_experiments", "CHAPTER_PARAMETERS", "PageSettings", "page_settings"]
 
 #: Chapter notebooks in book order.
 NOTEBOOKS = ("01_data_curation", "01b_study_real_data", "02_feasibility", "03_inner_masking", "04_outer_masking",
@@ -56,9 +56,6 @@ _EXPERIMENTS = {"02": feasibility.experiments, "03": masking.inner_experiments, 
                 "05": cases.experiments, "06": distance.experiments, "07": truth_tests.experiments,
                 "08": leakage.experiments, "09": attribution_maps.experiments, "10": physical_masks.experiments,
                 "11": significance.experiments, "12": disagreements.experiments, "13": normalisation.experiments}
-
-#: Notebook parameters that change which experiments a chapter trains (the build reads them).
-CHAPTER_PARAMETERS = ("diameters", "diameters_pc", "seeds", "masking")
 
 
 def chapter_id(name: str) -> str:
@@ -83,8 +80,7 @@ def chapter_notebook(name: str) -> str:
     return next(n for n in NOTEBOOKS if n.split("_")[0] == cid)
 
 
-def chapter_experiments(chapter: str, profile: Profile | str, diameters=None, seeds=None, masking: str | None = None,
-                        diameters_pc=None) -> list[Experiment]:
+def chapter_experiments(chapter: str, settings: PageSettings | Profile) -> list[Experiment]:
     """The experiments a chapter shows on the book's data, without duplicates (chapter 07 also trains on surveys
     of other couplings: :func:`~clusterage_utils.chapters.truth_tests.truth_test_runs`).
 
@@ -92,29 +88,26 @@ def chapter_experiments(chapter: str, profile: Profile | str, diameters=None, se
     ----------
     chapter : str
         A chapter id or notebook name.
-    profile : Profile or str
-    diameters : list of int, optional
-        Mask diameters (px) of the sweeps (default: the profile's).
-    seeds : list of int, optional
-        Seeds (default: the profile's).
-    masking : {"retrain", "amortised"}, optional
-        How the sweeps are made (default: the profile's ``sweep_masking``).
-    diameters_pc : list of int, optional
-        Chapter 10's physical diameters in parsec (default: the profile's).
+    settings : PageSettings or Profile
+        The page's settings (:func:`~clusterage_utils.chapters.common.page_settings`); a profile alone stands for
+        its own seeds, sweep grids and masking method.
 
     Raises
     ------
     ValueError
         For an unknown chapter.
+    TypeError
+        For a profile's name: resolve it once where it enters (:func:`~clusterage_utils.profiles.get_profile`).
     """
-    cid = chapter_id(chapter)
-    make = _EXPERIMENTS.get(cid)
+    if not isinstance(settings, (PageSettings, Profile)):
+        raise TypeError(f"chapter_experiments needs a Profile or PageSettings, got {settings!r}; pass "
+                        f"get_profile({settings!r}) or page_settings({settings!r})")
+    make = _EXPERIMENTS.get(chapter_id(chapter))
     if make is None:
         return []
-    prof = resolve_profile(profile)
-    return unique(make(prof, diameters=diameters, seeds=seeds, masking=masking, diameters_pc=diameters_pc))
+    return unique(make(settings if isinstance(settings, PageSettings) else PageSettings(settings)))
 
 
-def all_experiments(profile: Profile | str, **parameters) -> list[Experiment]:
+def all_experiments(settings: PageSettings | Profile) -> list[Experiment]:
     """Every experiment of every chapter on the book's main data, without duplicates."""
-    return unique([e for name in NOTEBOOKS for e in chapter_experiments(name, profile, **parameters)])
+    return unique([e for name in NOTEBOOKS for e in chapter_experiments(name, settings)])

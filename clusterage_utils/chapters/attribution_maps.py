@@ -2,26 +2,45 @@
 maps of the five-band model, against the retraining masks of the inner-masking sweep."""
 from __future__ import annotations
 
-import numpy as np
+import dataclasses
 
+import numpy as np
+import pandas as pd
+
+from ..constants import APERTURE_DIAMETER_PX, APERTURE_RADIUS_PX
 from ..experiments import Experiment, case_experiments
 from ..profiles import Profile
-from .common import resolve_profile, unique
+from ..sweeps import MaskKind
+from .common import PageSettings, unique
 from .masking import sweep_experiments
 
-__all__ = ["experiments", "attribution_models", "attribution_study", "attribution_summary"]
+__all__ = ["ATTRIBUTION_PANELS", "experiments", "attribution_models", "masking_curve", "attribution_study",
+           "attribution_summary"]
+
+#: The panel whose inner-masking sweep the attribution is set beside: five bands, full sample.
+ATTRIBUTION_PANELS = (("five_band", "full"),)
 
 
-def attribution_models(profile: Profile | str) -> list[Experiment]:
+def attribution_models(profile: Profile) -> list[Experiment]:
     """The model kept in the store for attribution maps: the five-band full-sample network of the first seed."""
-    prof = resolve_profile(profile)
-    return case_experiments(["five_band_full_none"], resolve_profile(prof, prof.training.seeds[:1]))
+    first = dataclasses.replace(profile, training=dataclasses.replace(profile.training,
+                                                                      seeds=profile.training.seeds[:1]))
+    return case_experiments(["five_band_full_none"], first)
 
 
-def experiments(profile: Profile | str, diameters=None, seeds=None, masking=None, **_) -> list[Experiment]:
+def experiments(settings: PageSettings) -> list[Experiment]:
     """The attribution model and the five-band full-sample inner-masking sweep it is compared with."""
-    return unique(attribution_models(profile) + sweep_experiments("mask_centre", profile, diameters, seeds, masking,
-                                                                  panels=(("five_band", "full"),)))
+    return unique(attribution_models(settings.profile)
+                  + sweep_experiments(MaskKind.MASK_CENTRE, settings, panels=ATTRIBUTION_PANELS))
+
+
+def masking_curve(ctx) -> pd.DataFrame:
+    """The five-band full-sample inner sweep of the page's masking method, summarised over seeds: what the
+    attribution profiles are set beside."""
+    s = ctx.summary(ctx.run(experiments(ctx.settings)))
+    sweep = ctx.settings.sweep(MaskKind.MASK_CENTRE)
+    return s[(s["input"] == "five_band") & (s["sample"] == "full") & sweep.selects(s)
+             & (s["masking"] == ctx.settings.masking)]
 
 
 def attribution_study(ctx, n_clusters: int = 200, steps: int = 32, gallery_per_bin: int = 2,
@@ -72,13 +91,14 @@ def attribution_study(ctx, n_clusters: int = 200, steps: int = 32, gallery_per_b
 def attribution_summary(profiles, bins=(6.0, 7.0, 8.0, 9.0, 10.5)) -> dict[str, float]:
     """Numbers for the page from :func:`~clusterage_utils.attribution.profiles_by_age` profiles: for the i-th
     age bin of ``bins``, the diameter (px) within which half of the |attribution| lies (``half_<i>``), the share
-    inside the 8-px aperture in % (``aperture_<i>``) and the bin's label (``bin_<i>``); NaN for an empty bin."""
-    out: dict = {}
+    inside the photometric aperture in % (``aperture_<i>``) and the bin's label (``bin_<i>``); NaN for an empty bin;
+    and the aperture's diameter (``aperture_px``)."""
+    out: dict = {"aperture_px": APERTURE_DIAMETER_PX}
     for i, (lo, hi) in enumerate(zip(bins[:-1], bins[1:])):
         label = f"{lo:g}-{hi:g}"
         g = profiles[profiles["age_bin"] == label].sort_values("outer_radius_px")
         half = g.loc[g["cumulative_mean"] >= 0.5, "outer_radius_px"]
-        inside = g.loc[g["outer_radius_px"] <= 4, "cumulative_mean"]
+        inside = g.loc[g["outer_radius_px"] <= APERTURE_RADIUS_PX, "cumulative_mean"]
         out.update({f"bin_{i}": label, f"half_{i}": float(2 * half.min()) if len(half) else float("nan"),
                     f"aperture_{i}": float(100 * inside.iloc[-1]) if len(inside) else float("nan")})
     return out

@@ -7,35 +7,38 @@ import pandas as pd
 from ..experiments import Experiment, case_experiments
 from ..metrics import CASE_COLUMNS, summarise_seeds
 from ..profiles import Profile
-from .common import for_extensions, resolve_profile
+from .common import PageSettings, for_extensions
 
-__all__ = ["SPLIT_STRATEGIES", "SPLIT_CASES", "ENVIRONMENT_CASE", "split_cases", "experiments", "split_comparison",
-           "leakage_table"]
+__all__ = ["SPLIT_STRATEGIES", "SPLIT_CASES", "ENVIRONMENT_CASE", "TABLE_COLUMNS", "split_cases", "experiments",
+           "split_comparison", "leakage_table", "leakage_numbers"]
 
 SPLIT_STRATEGIES = ("random", "spatial", "galaxy")
 #: The environment-only case (white light, centre masked at 24 px): the one whose signal leakage could fake.
 ENVIRONMENT_CASE = "white_light_full_mask_centre_24"
 SPLIT_CASES = ("five_band_full_none", ENVIRONMENT_CASE)
+#: The columns of the chapter's table of scores.
+TABLE_COLUMNS = ["case", "split", "n_train", "n_test", "test_overlap_frac", "test_scatter_mean", "test_ci_lo",
+                 "test_ci_hi", "null_scatter_dex", "predictive_power_pct"]
 
 
-def split_cases(profile: Profile | str) -> tuple[str, ...]:
+def split_cases(profile: Profile) -> tuple[str, ...]:
     """The cases this profile trains under every split: :data:`SPLIT_CASES`, or for a profile with
     ``extensions="core"`` only :data:`ENVIRONMENT_CASE`."""
     return for_extensions(profile, SPLIT_CASES, (ENVIRONMENT_CASE,))
 
 
-def experiments(profile: Profile | str, seeds=None, **_) -> list[Experiment]:
+def experiments(settings: PageSettings) -> list[Experiment]:
     """The profile's :func:`split_cases` under each of :data:`SPLIT_STRATEGIES`."""
-    prof = resolve_profile(profile, seeds)
+    prof = settings.profile
     return [e for sp in SPLIT_STRATEGIES for e in case_experiments(split_cases(prof), prof, split=sp)]
 
 
-def split_comparison(ctx, seeds=None, progress: bool = True) -> pd.DataFrame:
+def split_comparison(ctx, progress: bool = True) -> pd.DataFrame:
     """Scatter per split strategy for the profile's :func:`split_cases`, with the share of test cutouts that
     overlap a training or validation cutout under each split (``test_overlap_frac``)."""
     from ..preprocessing import overlap_fraction
 
-    scores = ctx.run(experiments(ctx.profile, seeds), progress=progress)
+    scores = ctx.run(experiments(ctx.settings), progress=progress)
     summary = summarise_seeds(scores, by=CASE_COLUMNS + ("split",))
     cat = ctx.data.catalogue
     over = {}
@@ -58,3 +61,13 @@ def leakage_table(summary: pd.DataFrame) -> pd.DataFrame:
         if sp in out and "random" in out:
             out[f"{sp}/random"] = out[sp] / out["random"]
     return out.reindex([c for c in SPLIT_CASES if c in out.index])
+
+
+def leakage_numbers(table: pd.DataFrame, summary: pd.DataFrame) -> dict[str, float]:
+    """For prose (%): ``overlap_random`` (test cutouts overlapping a seen one under the random split), and the
+    share of the environment case's random-split power kept under the spatial (``env_spatial``) and galaxy
+    (``env_galaxy``) splits, and lost without overlap (``env_leaked``)."""
+    env = table.loc[ENVIRONMENT_CASE]
+    overlap = summary.groupby("split")["test_overlap_frac"].first()
+    return {"overlap_random": 100 * overlap["random"], "env_spatial": 100 * env["spatial/random"],
+            "env_galaxy": 100 * env["galaxy/random"], "env_leaked": 100 * (1 - env["spatial/random"])}

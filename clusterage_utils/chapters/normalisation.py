@@ -10,13 +10,18 @@ import pandas as pd
 from ..experiments import Experiment, case_experiments
 from ..metrics import CASE_COLUMNS, summarise_seeds
 from ..profiles import Profile
-from .common import for_extensions, resolve_profile
+from .common import PageSettings, for_extensions
 
 __all__ = ["NORMALISATION_VARIANTS", "NORMALISATION_CASES", "AUTHORS_CASES", "AUTHORS_PREPROCESSING",
            "CORE_NORMALISATION_VARIANTS", "CORE_AUTHORS_CASES", "normalisation_variants", "authors_cases",
            "experiments",
            "normalisation_comparison", "authors_experiments", "masked_grey_levels", "grey_level_control",
-           "preprocessing_comparison", "grey_levels_by_case"]
+           "preprocessing_comparison", "grey_levels_by_case", "TABLE_COLUMNS", "stretch_numbers", "grey_level_controls",
+           "code_numbers"]
+
+#: The columns of the chapter's table of scores.
+TABLE_COLUMNS = ["case", "normalisation", "test_scatter_mean", "test_ci_lo", "test_ci_hi", "null_scatter_dex",
+                 "predictive_power_pct"]
 
 NORMALISATION_VARIANTS = ("instance", "asinh", "log", "quantile")
 #: The variants of a profile with ``extensions="core"``: the study's stretch and two non-linear ones.
@@ -25,44 +30,46 @@ CORE_NORMALISATION_VARIANTS = ("instance", "asinh", "quantile")
 NORMALISATION_CASES = ("white_light_full_mask_centre_24",)
 
 
-def normalisation_variants(profile: Profile | str) -> tuple[str, ...]:
+def normalisation_variants(profile: Profile) -> tuple[str, ...]:
     """The normalisations this profile compares: :data:`NORMALISATION_VARIANTS`, or
     :data:`CORE_NORMALISATION_VARIANTS` for a profile with ``extensions="core"``."""
     return for_extensions(profile, NORMALISATION_VARIANTS, CORE_NORMALISATION_VARIANTS)
 
 
-def authors_cases(profile: Profile | str) -> tuple[str, ...]:
+def authors_cases(profile: Profile) -> tuple[str, ...]:
     """The masked cases this profile trains under the authors' code: :data:`AUTHORS_CASES`, or
     :data:`CORE_AUTHORS_CASES` for a profile with ``extensions="core"``."""
     return for_extensions(profile, AUTHORS_CASES, CORE_AUTHORS_CASES)
 
 
-def experiments(profile: Profile | str, seeds=None, **_) -> list[Experiment]:
+def experiments(settings: PageSettings) -> list[Experiment]:
     """:data:`NORMALISATION_CASES` under each of the profile's :func:`normalisation_variants`, and the study's
     masked cases under the paper's text and the authors' code (:func:`authors_experiments`)."""
-    prof = resolve_profile(profile, seeds)
-    return [e for n in normalisation_variants(prof)
-            for e in case_experiments(NORMALISATION_CASES, prof, normalisation=n)] + authors_experiments(prof)
+    return variant_experiments(settings.profile) + authors_experiments(settings.profile)
 
 
-def normalisation_comparison(ctx, seeds=None, progress: bool = True) -> pd.DataFrame:
+def variant_experiments(profile: Profile) -> list[Experiment]:
+    """:data:`NORMALISATION_CASES` under each of the profile's :func:`normalisation_variants`."""
+    return [e for n in normalisation_variants(profile)
+            for e in case_experiments(NORMALISATION_CASES, profile, normalisation=n)]
+
+
+def normalisation_comparison(ctx, progress: bool = True) -> pd.DataFrame:
     """Test scatter of :data:`NORMALISATION_CASES` under each of the profile's :func:`normalisation_variants`."""
-    prof = resolve_profile(ctx.profile, seeds)
-    variants = normalisation_variants(prof)
-    exps = [e for n in variants for e in case_experiments(NORMALISATION_CASES, prof, normalisation=n)]
-    scores = ctx.run(exps, progress=progress)
+    variants = normalisation_variants(ctx.profile)
+    scores = ctx.run(variant_experiments(ctx.profile), progress=progress)
     s = summarise_seeds(scores, by=CASE_COLUMNS + ("normalisation",))
     s["normalisation"] = pd.Categorical(s["normalisation"], list(variants), ordered=True)
     return s.sort_values(["base_case", "normalisation"]).reset_index(drop=True)
 
 
-def preprocessing_comparison(ctx, seeds=None, level: float = 0.95, progress: bool = True) -> pd.DataFrame:
+def preprocessing_comparison(ctx, level: float = 0.95, progress: bool = True) -> pd.DataFrame:
     """The study's masked cases under the paper's text and under the authors' code, same seeds and splits: the
     mean test scatter of each and their paired difference (authors - paper, all seeds pooled, ``level``
     interval) on the same test clusters."""
     from ..metrics import paired_difference, prediction_matrix
 
-    scores = ctx.run(authors_experiments(ctx.profile, seeds), progress=progress)
+    scores = ctx.run(authors_experiments(ctx.profile), progress=progress)
     rows = []
     for case in authors_cases(ctx.profile):
         sel = scores[scores["base_case"] == case]
@@ -89,11 +96,10 @@ CORE_AUTHORS_CASES = ("white_light_full_mask_centre_24", "white_light_full_keep_
 AUTHORS_PREPROCESSING = {"mask_convention": "authors", "normalisation": "authors"}
 
 
-def authors_experiments(profile: Profile | str, seeds=None) -> list[Experiment]:
+def authors_experiments(profile: Profile) -> list[Experiment]:
     """The profile's :func:`authors_cases` under the paper's text (the book's default) and the authors' code."""
-    prof = resolve_profile(profile, seeds)
-    cases = authors_cases(prof)
-    return case_experiments(cases, prof) + case_experiments(cases, prof, **AUTHORS_PREPROCESSING)
+    cases = authors_cases(profile)
+    return case_experiments(cases, profile) + case_experiments(cases, profile, **AUTHORS_PREPROCESSING)
 
 
 def masked_grey_levels(data, exp: Experiment, file_idx):
@@ -164,3 +170,29 @@ def grey_levels_by_case(data, cases=AUTHORS_CASES) -> pd.DataFrame:
         frames.append(pd.DataFrame({"case": case, "grey_level": masked_grey_levels(data, exp, idx),
                                     "log_age": np.asarray(data.log_ages)[idx]}))
     return pd.concat(frames, ignore_index=True)
+
+
+def stretch_numbers(summary: pd.DataFrame) -> dict[str, float | str]:
+    """For prose, from :func:`normalisation_comparison`: the environment case's test scatter under the study's
+    normalisation (``env_instance``) and at best (``env_best``, dex; ``env_best_name``)."""
+    env = summary.set_index("normalisation")["test_scatter_mean"]
+    return {"env_instance": env["instance"], "env_best": env.min(), "env_best_name": str(env.idxmin())}
+
+
+def grey_level_controls(data) -> tuple[pd.DataFrame, dict[str, float | str]]:
+    """:func:`grey_level_control` of every case in :data:`AUTHORS_CASES`, and for prose the case whose grey
+    level predicts age best (``leak_case``, ``leak_power`` %, ``leak_scatter`` and ``leak_null`` dex,
+    ``leak_rho``) and the weakest case's power (``leak_min_power``)."""
+    controls = pd.DataFrame([grey_level_control(data, c) for c in AUTHORS_CASES])
+    best = controls.loc[controls["predictive_power_pct"].idxmax()]
+    return controls, {"leak_case": best["case"].replace("_", " "), "leak_power": best["predictive_power_pct"],
+                      "leak_scatter": best["test_scatter_dex"], "leak_null": best["null_scatter_dex"],
+                      "leak_rho": best["spearman"], "leak_min_power": controls["predictive_power_pct"].min()}
+
+
+def code_numbers(cmp: pd.DataFrame) -> dict[str, float | int | str]:
+    """For prose, from :func:`preprocessing_comparison`: cases compared (``n_cases_code``), significantly better
+    and worse under the authors' code (``n_code_better``, ``n_code_worse``) and the largest gain (dex, case)."""
+    return {"n_cases_code": len(cmp), "n_code_better": int((cmp["ci_hi"] < 0).sum()),
+            "n_code_worse": int((cmp["ci_lo"] > 0).sum()), "largest_gain": -cmp["diff_dex"].min(),
+            "largest_gain_case": cmp.loc[cmp["diff_dex"].idxmin(), "case"].replace("_", " ")}

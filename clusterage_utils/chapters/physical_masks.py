@@ -8,8 +8,8 @@ import pandas as pd
 from ..experiments import Experiment
 from ..metrics import CASE_COLUMNS, summarise_seeds
 from ..preprocessing import diameter_pc_to_px
-from ..profiles import Profile
-from .common import resolve_profile, unique
+from ..sweeps import DIAMETER_UNITS, MaskKind
+from .common import PageSettings, unique
 from .distance import GROUPS
 from .masking import sweep_experiments
 
@@ -18,40 +18,36 @@ __all__ = ["PC_PANELS", "experiments", "physical_masks", "pc_to_px_table"]
 PC_PANELS = (("five_band", "full"),)
 
 
-def experiments(profile: Profile | str, diameters=None, diameters_pc=None, seeds=None, masking=None, **_
-                ) -> list[Experiment]:
+def experiments(settings: PageSettings) -> list[Experiment]:
     """Per distance group: the five-band full-sample inner sweep in px (chapter 06's) and in pc.
 
-    With amortised masking both sweeps are evaluated on the same networks (chapter 06's, trained on the pixel
-    grid ``diameters``): the parsec sweep masks each cluster at its own diameter in pixels and trains nothing
-    of its own. With retraining every diameter of either unit is a network of its own.
+    With amortised masking both sweeps are evaluated on the same networks (chapter 06's, trained on the profile's
+    pixel grid): the parsec sweep masks each cluster at its own diameter in pixels and trains nothing of its own.
+    With retraining every diameter of either unit is a network of its own.
     """
-    prof = resolve_profile(profile, seeds, diameters, diameters_pc)
-    out = []
-    for g in GROUPS:
-        for unit in ("px", "pc"):
-            out += sweep_experiments("mask_centre", prof, masking=masking, panels=PC_PANELS, group=g, unit=unit)
-    return unique(out)
+    return unique([e for g in GROUPS for unit in DIAMETER_UNITS
+                   for e in sweep_experiments(MaskKind.MASK_CENTRE, settings, panels=PC_PANELS, group=g, unit=unit)])
 
 
-def physical_masks(ctx, diameters=None, diameters_pc=None, seeds=None, masking=None, progress: bool = True
-                   ) -> pd.DataFrame:
-    """Summary of both sweeps per group, with ``diameter_unit`` (px / pc) and ``diameter`` in that unit; the
-    unmasked model (diameter 0) appears under both units."""
-    exps = experiments(ctx.profile, diameters, diameters_pc, seeds, masking)
-    scores = ctx.run(exps, progress=progress)
+def physical_masks(ctx, progress: bool = True) -> pd.DataFrame:
+    """Summary of both sweeps per group, by the page's masking method, with ``diameter_unit`` (px / pc) and
+    ``diameter`` in that unit; the unmasked model (diameter 0) appears under both units."""
+    scores = ctx.run(experiments(ctx.settings), progress=progress)
     s = summarise_seeds(scores, by=CASE_COLUMNS)
+    s = s[s["masking"] == ctx.settings.masking]
     zero = s[s["diameter"] == 0].assign(diameter_unit="pc")
     zero = zero[~zero.set_index(["group", "masking"]).index.isin(
         s[(s["diameter_unit"] == "pc") & (s["diameter"] == 0)].set_index(["group", "masking"]).index)]
     return pd.concat([s, zero], ignore_index=True)
 
 
-def pc_to_px_table(ctx, diameters_pc, diameters_px=None) -> pd.DataFrame:
-    """What a physical mask is in pixels for each distance group (median over its clusters) and, given the pixel
-    grid of the models that the parsec sweep is evaluated on (amortised masking), the percentage of the group's
-    clusters whose largest parsec mask lies inside that grid's range (``in_pixel_grid_pct``: below 100, the
-    models are asked for masks wider than any they were trained on)."""
+def pc_to_px_table(ctx) -> pd.DataFrame:
+    """What each of the page's parsec diameters is in pixels for each distance group (median over its clusters)
+    and, with amortised masking, the percentage of the group's clusters whose largest parsec mask lies inside the
+    pixel grid the networks were trained on (``in_pixel_grid_pct``: below 100, the networks are asked for masks
+    wider than any they were trained on)."""
+    diameters_pc = ctx.settings.sweep(MaskKind.MASK_CENTRE, "pc").diameters
+    diameters_px = ctx.profile.training.diameters_px if ctx.settings.amortised else None
     cat = ctx.data.catalogue
     size = ctx.data.shape[-1]
     rows = []

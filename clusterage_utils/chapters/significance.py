@@ -6,10 +6,11 @@ import pandas as pd
 
 from ..experiments import Experiment
 from ..metrics import significance_table
-from ..profiles import Profile
 from . import cases
+from .common import PageSettings
 
-__all__ = ["CONTROL_PAIRS", "significance_pairs", "experiments", "case_significance", "mock_vs_real"]
+__all__ = ["CONTROL_PAIRS", "significance_pairs", "experiments", "case_significance", "mock_vs_real",
+           "agreement_numbers"]
 
 #: Controls the study describes but did not release per cluster: the shuffled-label model against the null and
 #: against the same input with real labels.
@@ -25,15 +26,15 @@ def significance_pairs() -> list[tuple[str, str]]:
     return [(a, b) for a, b, _ in STUDY_CLAIMS] + list(CONTROL_PAIRS)
 
 
-def experiments(profile: Profile | str, seeds=None, **_) -> list[Experiment]:
+def experiments(settings: PageSettings) -> list[Experiment]:
     """The cases of chapter 05 (the comparisons are among them)."""
-    return cases.experiments(profile, seeds)
+    return cases.experiments(settings)
 
 
-def case_significance(ctx, pairs=None, seeds=None, level: float = 0.95, progress: bool = True) -> pd.DataFrame:
+def case_significance(ctx, pairs=None, level: float = 0.95, progress: bool = True) -> pd.DataFrame:
     """Paired significance of ``pairs`` (default :func:`significance_pairs`) on the page's data, all seeds
     pooled (:func:`~clusterage_utils.metrics.significance_table`)."""
-    scores = ctx.run(experiments(ctx.profile, seeds), progress=progress)
+    scores = ctx.run(experiments(ctx.settings), progress=progress)
     return significance_table(ctx.store, scores, pairs or significance_pairs(), level=level)
 
 
@@ -50,3 +51,12 @@ def mock_vs_real(mock: pd.DataFrame, real: pd.DataFrame) -> pd.DataFrame:
                                  "study_says": r["study_says"]}), how="left")
     out["agree"] = [None if pd.isna(r) else m == r for m, r in zip(out["mock_verdict"], out["real_verdict"])]
     return out.reset_index()
+
+
+def agreement_numbers(mock: pd.DataFrame, real: pd.DataFrame, both: pd.DataFrame, level: float) -> dict[str, int]:
+    """For prose: the interval's ``level_pct``, the comparisons tested on the mock (``n_pairs``) and on the real
+    runs (``n_real``), those significant on each (``n_sig_mock``, ``n_sig_real``) and those whose verdicts agree
+    (``n_agree``; ``both``: :func:`mock_vs_real`)."""
+    return {"level_pct": round(100 * level), "n_pairs": len(mock), "n_sig_mock": int(mock["significant"].sum()),
+            "n_real": int(both["real_verdict"].notna().sum()), "n_sig_real": int(real["significant"].sum()),
+            "n_agree": int(both["agree"].eq(True).sum())}

@@ -14,10 +14,10 @@ import pandas as pd
 from ..experiments import Experiment, case_experiments
 from ..metrics import CASE_COLUMNS, recovery_by_age_bin, significance_table, summarise_seeds
 from ..profiles import Profile
-from .common import for_extensions, resolve_profile
+from .common import PageSettings, for_extensions
 
 __all__ = ["COUPLINGS", "CORE_COUPLINGS", "TRUTH_CASES", "couplings", "experiments", "truth_test_runs", "truth_test",
-           "truth_verdict", "recovery_vs_truth", "verdict_text"]
+           "truth_verdict", "recovery_vs_truth", "recovery_numbers", "verdict_text"]
 
 #: Environment couplings of the injection-recovery surveys (1 = the book's own survey).
 COUPLINGS = (0.0, 0.5, 1.0)
@@ -27,19 +27,19 @@ CORE_COUPLINGS = (0.0, 1.0)
 TRUTH_CASES = ("white_light_full_mask_centre_24", "white_light_full_mask_centre_24_shuffled")
 
 
-def couplings(profile: Profile | str) -> tuple[float, ...]:
+def couplings(profile: Profile) -> tuple[float, ...]:
     """The environment couplings this profile's truth test trains on (:data:`COUPLINGS` or, for a profile with
     ``extensions="core"``, :data:`CORE_COUPLINGS`)."""
     return for_extensions(profile, COUPLINGS, CORE_COUPLINGS)
 
 
-def experiments(profile: Profile | str, seeds=None, **_) -> list[Experiment]:
+def experiments(settings: PageSettings) -> list[Experiment]:
     """On the book's own survey (coupling 1): the five-band model (compared with the truth) and
     :data:`TRUTH_CASES`."""
-    return case_experiments(["five_band_full_none", *TRUTH_CASES], resolve_profile(profile, seeds))
+    return case_experiments(["five_band_full_none", *TRUTH_CASES], settings.profile)
 
 
-def truth_test_runs(profile: Profile | str, seeds=None, root: str | os.PathLike | None = None,
+def truth_test_runs(profile: Profile, root: str | os.PathLike | None = None,
                     progress: bool = True) -> list[tuple[float, Path, list[Experiment]]]:
     """For each of the profile's :func:`couplings`: the profile's mock survey made with that coupling (same seed
     otherwise; made and curated if absent - minutes each) and the cases to run on it.
@@ -50,12 +50,11 @@ def truth_test_runs(profile: Profile | str, seeds=None, root: str | os.PathLike 
     """
     from ..curation import ensure_default_cutouts
 
-    prof = resolve_profile(profile, seeds)
-    return [(c, ensure_default_cutouts(prof.name, root=root, environment_coupling=c, progress=progress),
-             case_experiments(list(TRUTH_CASES), prof)) for c in couplings(prof)]
+    return [(c, ensure_default_cutouts(profile.name, root=root, environment_coupling=c, progress=progress),
+             case_experiments(list(TRUTH_CASES), profile)) for c in couplings(profile)]
 
 
-def truth_test(ctx, seeds=None, progress: bool = True) -> dict[str, pd.DataFrame]:
+def truth_test(ctx, progress: bool = True) -> dict[str, pd.DataFrame]:
     """The injection-recovery test.
 
     Returns
@@ -68,7 +67,7 @@ def truth_test(ctx, seeds=None, progress: bool = True) -> dict[str, pd.DataFrame
     from ..execution import run_experiments
 
     scores, tests = [], []
-    for coupling, path, exps in truth_test_runs(ctx.profile, seeds, progress=progress):
+    for coupling, path, exps in truth_test_runs(ctx.profile, progress=progress):
         sc = run_experiments(exps, path, ctx.store_root, progress=progress)
         sc["coupling"] = coupling
         scores.append(sc)
@@ -97,7 +96,7 @@ def truth_verdict(tests: pd.DataFrame) -> dict[str, bool]:
             "shuffled_never_below_null": bool(not shuffled["below_null"].any())}
 
 
-def recovery_vs_truth(ctx, case: str = "five_band_full_none", seeds=None) -> pd.DataFrame:
+def recovery_vs_truth(ctx, case: str = "five_band_full_none") -> pd.DataFrame:
     """CNN vs reference vs true age per true-age bin for ``case`` (all seeds pooled; mock only).
 
     Raises
@@ -107,7 +106,7 @@ def recovery_vs_truth(ctx, case: str = "five_band_full_none", seeds=None) -> pd.
     """
     if not ctx.is_mock:
         raise ValueError(f"{ctx.data_path}: the truth comparison needs the mock survey's true ages")
-    sc = ctx.run([e for e in experiments(ctx.profile, seeds) if e.case == case], progress=False)
+    sc = ctx.run([e for e in experiments(ctx.settings) if e.case == case], progress=False)
     preds = pd.concat([ctx.store.predictions(k) for k in sc["key"]], ignore_index=True)
     return recovery_by_age_bin(preds)
 
@@ -137,3 +136,12 @@ def verdict_text(tests: pd.DataFrame) -> dict[str, str]:
         "shuffled": ("never" if v["shuffled_never_below_null"] else "sometimes") + " significantly below the null",
         "passes": "passes" if all(v.values()) else "does not pass",
     }
+
+
+def recovery_numbers(recovery: pd.DataFrame) -> dict[str, str]:
+    """For prose, from :func:`recovery_vs_truth`: the true-age bins where the CNN is closer to the truth than the
+    reference (``cnn_better_bins``; intervals apart) and where the reference is (``reference_better_bins``)."""
+    r = recovery
+    better = r[r["cnn_ci_hi"] < r["reference_ci_lo"]]["true_log_age_bin"].tolist()
+    worse = r[r["reference_ci_hi"] < r["cnn_ci_lo"]]["true_log_age_bin"].tolist()
+    return {"cnn_better_bins": ", ".join(better) or "none", "reference_better_bins": ", ".join(worse) or "none"}

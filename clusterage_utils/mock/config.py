@@ -6,13 +6,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..constants import CUTOUT_SIZE_PX
 from ..reference import check_galaxies, galaxies
 
 __all__ = ["CUTOUT_SIZE_PX", "MASS_RANGE_MSUN", "EFF_GAMMA", "REFF_MEDIAN_PC", "MOCK_VERSION", "MockSurveyConfig"]
-
-#: Width of the study's cutouts (px); catalogued clusters are placed so that their cutout lies in the footprint.
-#: Width of the study's cutouts (px); catalogued clusters are placed so that their cutout lies in the footprint.
-CUTOUT_SIZE_PX = 112
 
 MASS_RANGE_MSUN = (1e3, 1e6)
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .. import BANDS
 from .. import photometry as ph
+from ..constants import BANDS
 from ..products import image_filename
 from ..reference import galaxies
 from .config import CUTOUT_SIZE_PX, REFF_MEDIAN_PC, MockSurveyConfig, _rng

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from .. import PIXEL_SCALE_ARCSEC
 from .. import photometry as ph
+from ..constants import PIXEL_SCALE_ARCSEC
 from ..reference import GALAXY_CENTRES_DEG
 from .config import CUTOUT_SIZE_PX, EFF_GAMMA, REFF_MEDIAN_PC, _rng
 from .physics import Environment

@@ -9,7 +9,6 @@ import tempfile
 import time
 from pathlib import Path
 
-from .. import BANDS, __version__
 from .. import photometry as ph
 from .._atomic import (
     atomic_path,
@@ -18,6 +17,7 @@ from .._atomic import (
     remove_stale_parts,
     temporary_prefix,
 )
+from ..constants import BANDS, __version__
 from ..products import IMAGE_TARGETS, catalogue_filenames, image_filename
 from .config import MOCK_VERSION, MockSurveyConfig
 from .galaxy import GalaxyMock, simulate_galaxy

@@ -5,7 +5,7 @@ import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .. import BANDS
+from ..constants import BANDS
 from .style import AGE_CMAP, stamp_mock
 
 __all__ = ["lupton_rgb", "mosaic_with_clusters", "cutout_gallery"]

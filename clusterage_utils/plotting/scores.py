@@ -6,6 +6,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from ..sweeps import Sweep
 from .style import PANEL_TITLES, PANELS, SET_COLOURS, STUDY_COLOUR, _ci_err, _label, stamp_mock
 
 __all__ = ["age_histograms", "reference_vs_true", "feasibility", "masking_curves", "case_bars",
@@ -73,13 +74,11 @@ def feasibility(predictions: dict[str, pd.DataFrame], histories: dict[str, list[
     fig.tight_layout()
     return fig
 
-def _sweep_rows(summary: pd.DataFrame, inp: str, sample: str, kind: str) -> pd.DataFrame:
+def _sweep_rows(summary: pd.DataFrame, inp: str, sample: str, sweep: Sweep) -> pd.DataFrame:
     sub = summary[(summary["input"] == inp) & (summary["sample"] == sample)]
-    sub = sub[sub["mask"].isin(["none", "mask_centre"] if kind == "mask_centre" else ["keep_centre"])]
+    sub = sub[sweep.selects(sub)]
     if "labels" in sub:
         sub = sub[sub["labels"] == "reference"]
-    if "diameter_unit" in sub:
-        sub = sub[(sub["diameter_unit"] == "px") | (sub["mask"] == "none")]
     return sub
 
 
@@ -93,11 +92,11 @@ def _sqrt_axis(ax, diameters) -> None:
     ax.set_xticklabels([str(t) for t in ticks], fontsize=7)
 
 
-def _study_stars(ax, study: pd.DataFrame | None, inp: str, sample: str, kind: str) -> None:
+def _study_stars(ax, study: pd.DataFrame | None, inp: str, sample: str, sweep: Sweep) -> None:
     if study is None:
         return
-    st = study[(study["input"] == inp) & (study["sample"] == sample) & (study["mask"].isin(
-        ["none", kind] if kind == "mask_centre" else [kind]))]
+    st = study[(study["input"] == inp) & (study["sample"] == sample)]
+    st = st[sweep.selects(st)]
     if len(st):
         m = st["test_scatter_mean"].to_numpy(float)
         err = np.clip(np.vstack([m - st["test_ci_lo"], st["test_ci_hi"] - m]), 0, None)
@@ -105,10 +104,44 @@ def _study_stars(ax, study: pd.DataFrame | None, inp: str, sample: str, kind: st
                     label="study, real data (released runs)")
 
 
-def masking_curves(summary: pd.DataFrame, kind: str, mock: bool = True, aperture_diameter_px: float = 8.0,
-                   panels=PANELS, study: pd.DataFrame | None = None, group_col: str | None = None):
+def _curve_axes(n_panels: int):
+    """The figure and its axes: per panel a scatter axis (row 0) above a predictive-power axis (row 1)."""
+    ncols = min(2, n_panels)
+    nrows = -(-n_panels // ncols)
+    fig, grid = plt.subplots(2 * nrows, ncols, figsize=(5.6 * ncols, 6.4 * nrows), squeeze=False,
+                             gridspec_kw={"height_ratios": [2, 1] * nrows})
+    axes = np.empty((2, n_panels), dtype=object)
+    for c in range(n_panels):
+        axes[0, c], axes[1, c] = grid[2 * (c // ncols), c % ncols], grid[2 * (c // ncols) + 1, c % ncols]
+    for k in range(n_panels, nrows * ncols):             # an odd number of panels leaves one slot empty
+        grid[2 * (k // ncols), k % ncols].axis("off")
+        grid[2 * (k // ncols) + 1, k % ncols].axis("off")
+    return fig, axes
+
+
+def _draw_curves(ax, axp, main: pd.DataFrame, group_col: str | None) -> None:
+    """The sweep's curves of one panel: test (68 % interval), train and validation (± std), null, power."""
+    for gname, g in [(None, main)] if not group_col else list(main.groupby(group_col)):
+        g = g.sort_values("diameter")
+        d = g["diameter"].to_numpy(float)
+        ls = "-" if gname in (None, "near", "all") else "--"
+        for st in ("train", "val", "test"):
+            if st != "test" and group_col:
+                continue
+            e = _ci_err(g) if st == "test" else g[f"{st}_scatter_std"]
+            ax.errorbar(d, g[f"{st}_scatter_mean"], yerr=e, color=SET_COLOURS[st], ls=ls, marker="o", ms=3,
+                        capsize=2, label=st if gname is None else f"{st} ({gname})")
+        ax.plot(d, g["null_scatter_dex"], color="k", ls=ls, lw=1, label="null" if gname is None else
+                f"null ({gname})")
+        axp.plot(d, g["predictive_power_pct"], marker="o", ms=3, ls=ls, color="tab:green",
+                 label=None if gname is None else str(gname))
+
+
+def masking_curves(summary: pd.DataFrame, sweep: Sweep, mock: bool = True, panels=PANELS,
+                   study: pd.DataFrame | None = None, group_col: str | None = None):
     """The study's Figs. 3 / 8: train, validation and test scatter against mask diameter per (input, sample)
-    panel, the null predictor, the 8-px photometric aperture, and a predictive-power panel.
+    panel, the null predictor, the photometric aperture (:attr:`~clusterage_utils.sweeps.Sweep.aperture_marker`)
+    and a predictive-power panel.
 
     Test: mean over seeds with the 68 % interval (seeds and test bootstrap); train and validation: mean ± std.
     When ``summary`` holds both masking methods, the curve is the one with more diameters (the sweep) and the
@@ -116,56 +149,34 @@ def masking_curves(summary: pd.DataFrame, kind: str, mock: bool = True, aperture
     :func:`~clusterage_utils.study.study_case_scores` (real data), drawn as stars. ``group_col``: one test curve
     per group (e.g. near / far), solid and dashed.
     """
-    ncols = min(2, len(panels))
-    nrows = -(-len(panels) // ncols)
-    fig, grid = plt.subplots(2 * nrows, ncols, figsize=(5.6 * ncols, 6.4 * nrows), squeeze=False,
-                             gridspec_kw={"height_ratios": [2, 1] * nrows})
-    axes = np.empty((2, len(panels)), dtype=object)       # row 0: scatter, row 1: power, one column per panel
-    for c in range(len(panels)):
-        axes[0, c], axes[1, c] = grid[2 * (c // ncols), c % ncols], grid[2 * (c // ncols) + 1, c % ncols]
-    for k in range(len(panels), nrows * ncols):             # an odd number of panels leaves one slot empty
-        grid[2 * (k // ncols), k % ncols].axis("off")
-        grid[2 * (k // ncols) + 1, k % ncols].axis("off")
+    fig, axes = _curve_axes(len(panels))
+    aperture = sweep.aperture_marker
     for c, (inp, sample) in enumerate(panels):
         ax, axp = axes[0, c], axes[1, c]
-        sub = _sweep_rows(summary, inp, sample, kind)
+        sub = _sweep_rows(summary, inp, sample, sweep)
         methods = sub.groupby("masking")["diameter"].nunique().sort_values() if len(sub) else pd.Series(dtype=int)
-        main = sub[sub["masking"] == methods.index[-1]] if len(methods) else sub
-        groups = [(None, main)] if not group_col else list(main.groupby(group_col))
-        for gname, g in groups:
-            g = g.sort_values("diameter")
-            d = g["diameter"].to_numpy(float)
-            ls = "-" if gname in (None, "near", "all") else "--"
-            for st in ("train", "val", "test"):
-                if st != "test" and group_col:
-                    continue
-                e = _ci_err(g) if st == "test" else g[f"{st}_scatter_std"]
-                ax.errorbar(d, g[f"{st}_scatter_mean"], yerr=e, color=SET_COLOURS[st], ls=ls, marker="o", ms=3,
-                            capsize=2, label=st if gname is None else f"{st} ({gname})")
-            ax.plot(d, g["null_scatter_dex"], color="k", ls=ls, lw=1, label="null" if gname is None else
-                    f"null ({gname})")
-            axp.plot(d, g["predictive_power_pct"], marker="o", ms=3, ls=ls, color="tab:green",
-                     label=None if gname is None else str(gname))
+        _draw_curves(ax, axp, sub[sub["masking"] == methods.index[-1]] if len(methods) else sub, group_col)
         if len(methods) > 1 and not group_col:
             chk = sub[sub["masking"] == methods.index[0]].sort_values("diameter")
             ax.errorbar(chk["diameter"], chk["test_scatter_mean"], yerr=_ci_err(chk), fmt="s", mfc="white",
                         color="tab:green", ms=6, capsize=2, label=f"test, {methods.index[0]} (checks)")
-        _study_stars(ax, study, inp, sample, kind)
-        ax.axvline(aperture_diameter_px, color="0.5", ls=":", lw=1)
-        axp.axvline(aperture_diameter_px, color="0.5", ls=":", lw=1)
-        if len(sub):
-            _sqrt_axis(ax, sub["diameter"])
-            _sqrt_axis(axp, sub["diameter"])
+        _study_stars(ax, study, inp, sample, sweep)
+        for a in (ax, axp):
+            if aperture is not None:
+                a.axvline(aperture, color="0.5", ls=":", lw=1)
+            if len(sub):
+                _sqrt_axis(a, sub["diameter"])
         ax.set_title(f"{PANEL_TITLES[inp]}, {PANEL_TITLES[sample]}", fontsize=10)
         ax.set_ylabel("scatter (dex)")
-        axp.set_xlabel(("masked" if kind == "mask_centre" else "kept") + " diameter (px, square-root axis)")
+        axp.set_xlabel(sweep.axis_label("square-root axis"))
         axp.set_ylabel("predictive power (%)")
         axp.axhline(0, color="k", lw=0.8)
         if group_col and c == 0:
             axp.legend(frameon=False, fontsize=7)
     axes[0, 0].legend(frameon=False, fontsize=7)
-    axes[0, 0].text(0.99, 0.01, "dotted: 8-px aperture", transform=axes[0, 0].transAxes, ha="right",
-                    va="bottom", fontsize=7, color="0.4")
+    if aperture is not None:
+        axes[0, 0].text(0.99, 0.01, f"dotted: {aperture:g}-px aperture", transform=axes[0, 0].transAxes,
+                        ha="right", va="bottom", fontsize=7, color="0.4")
     stamp_mock(fig, mock)
     fig.tight_layout(rect=(0, 0.02, 1, 1))
     return fig
@@ -205,18 +216,17 @@ def case_bars(summary: pd.DataFrame, cases: list[str], study: pd.DataFrame | Non
     return fig
 
 
-def masking_method_comparison(summary: pd.DataFrame, kind: str = "mask_centre", mock: bool = True, panels=PANELS):
+def masking_method_comparison(summary: pd.DataFrame, sweep: Sweep, mock: bool = True, panels=PANELS):
     """Test scatter vs diameter from retraining per diameter (solid) and from one amortised model (dashed),
     mean with the 68 % interval over seeds and the test bootstrap, per (input, sample) panel."""
     ncols = min(2, len(panels))
     nrows = -(-len(panels) // ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(5.2 * ncols, 3.8 * nrows), squeeze=False)
     axes = axes.ravel()[None]
-    s = summary.copy()
-    s["mask_kind"] = s["mask"].replace({"none": "mask_centre"})
+    s = summary[sweep.selects(summary)]
     for c, (inp, sample) in enumerate(panels):
         ax = axes[0, c]
-        g = s[(s["input"] == inp) & (s["sample"] == sample) & (s["mask_kind"] == kind) & (s["labels"] == "reference")]
+        g = s[(s["input"] == inp) & (s["sample"] == sample) & (s["labels"] == "reference")]
         for method, ls in (("retrain", "-"), ("amortised", "--")):
             m = g[g["masking"] == method].sort_values("diameter")
             if len(m):
@@ -224,7 +234,7 @@ def masking_method_comparison(summary: pd.DataFrame, kind: str = "mask_centre", 
                             ms=3, capsize=2, label=method)
                 ax.plot(m["diameter"], m["null_scatter_dex"], color="k", lw=0.8, ls=ls)
         ax.set_title(f"{PANEL_TITLES[inp]}, {PANEL_TITLES[sample]}", fontsize=10)
-        ax.set_xlabel(("masked" if kind == "mask_centre" else "kept") + " diameter (px)")
+        ax.set_xlabel(sweep.axis_label())
         ax.set_ylabel("test scatter (dex)")
     axes[0, 0].legend(frameon=False, fontsize=8)
     stamp_mock(fig, mock)
