@@ -26,7 +26,7 @@ __all__ = ["STALE_AFTER_S", "atomic_path", "save_csv", "temporary_prefix", "is_t
 #: A temporary file or folder not modified for this long is stale whoever wrote it (seconds).
 STALE_AFTER_S = 3600
 _FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
-_TAG = re.compile(r"\.(?P<host>[A-Za-z0-9-]{1,32})-(?P<pid>\d+)\.")
+_TAG = re.compile(r"\.(?P<host>[A-Za-z0-9-]{1,32})-(?P<pid>\d+)\.[A-Za-z0-9_]+\.part")
 
 
 class OutputPathError(OSError):

@@ -37,8 +37,8 @@ STORE_VERSION = 1
 RECORD_FIELDS = ("experiment", "hash", "case", "name", "data", "test_scatter_dex", "test_scatter_ci_lo",
                  "test_scatter_ci_hi", "null_scatter_dex", "predictive_power_pct", "n_train", "n_val", "n_test",
                  "history", "epochs_run", "best_epoch", "predictions", "wall_time_s")
-#: What a store's root may hold besides ``store.json`` while another process creates it.
-_STORE_ENTRIES = ("records", "models", "logs", "locks")
+#: What a store's root may hold while another process creates it (``store.json`` may appear after the check).
+_STORE_ENTRIES = ("store.json", "records", "models", "logs", "locks")
 
 
 class StoreError(ValueError):

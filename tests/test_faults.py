@@ -362,6 +362,26 @@ def test_six_processes_create_one_store_at_once(tmp_path):
         assert not leftovers(root)
 
 
+def test_store_json_appearing_while_a_store_is_created_is_its_own(tmp_path, monkeypatch):
+    """The interleaving the stress test above hits now and then: this process finds no store.json, another renames
+    its store.json into place, this one then lists the folder."""
+    from clusterage_utils.store import ResultsStore
+
+    root = tmp_path / "s"
+    ResultsStore(root)                                # the other process, done
+    real, seen = Path.exists, []
+
+    def exists(self):
+        if self.name == "store.json" and not seen:    # checked just before the other's rename
+            seen.append(self)
+            return False
+        return real(self)
+
+    monkeypatch.setattr(Path, "exists", exists)
+    ResultsStore(root)
+    assert seen
+
+
 def _create_store(root, barrier):
     from clusterage_utils.store import ResultsStore
 
