@@ -122,19 +122,14 @@ def _execute(name: str, root: Path, src: Path, parameters: dict, timeout_s: int,
     nb = root / folder / f"{name}.ipynb"
     check_parameters(nb, parameters)
     out = src / folder / f"{name}.ipynb"
-    tmp = out.with_suffix(".part.ipynb")
     t0 = time.perf_counter()
     try:
-        with _stderr_to(log_dir / f"{name}.log"):
+        with _stderr_to(log_dir / f"{name}.log"), atomic_path(out) as tmp:
             pm.execute_notebook(nb, tmp, parameters=parameters, kernel_name="python3", cwd=str(src / folder),
                                 progress_bar=False, execution_timeout=timeout_s)
-        os.replace(tmp, out)
     except Exception as e:
         raise BookBuildError(f"chapter {name} failed ({type(e).__name__}); its log: {log_dir / (name + '.log')}\n"
                              f"{str(e)[-3000:]}") from e
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return round(time.perf_counter() - t0, 1)
 
 

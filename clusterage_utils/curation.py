@@ -7,7 +7,10 @@ printed summary.
 
 Drop reasons: ``class`` (not in the kept classes), ``no_age`` (missing/fill age), ``outside_image`` (no overlap
 with the mosaic), ``partial_coverage`` (some cutout pixel is NaN, or has zero weight in the band's
-``*_err-drc-wht.fits`` map when that file is present, in some band).
+``*_err-drc-wht.fits`` map when that file is present, in some band). A cutout file therefore never holds a NaN
+pixel. A galaxy that loses every cluster because of one band alone (its WCS does not match the others') is an
+error naming the band; one band alone dropping more than :data:`BAND_DROP_WARNING` of a galaxy's clusters is a
+warning. A curation that keeps no cluster at all fails, saying which reason dropped them.
 """
 from __future__ import annotations
 
@@ -20,16 +23,21 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._atomic import atomic_path
+from ._atomic import atomic_path, check_output_path
 from .constants import BANDS, __version__
-from .cutouts import TRUTH_COLUMNS, CutoutWriter
+from .cutouts import TRUTH_COLUMNS, CutoutWriter, prime_fingerprint
 from .paths import default_cutouts_path
 from .products import ProductError, find_band_images, galaxy_id_for, read_cluster_catalogue
 from .reference import galaxies, pc_per_px, pixel_scale_arcsec
 
-__all__ = ["DROP_REASONS", "CurationConfig", "galaxy_folders", "curate_galaxy", "curate", "ensure_default_cutouts"]
+__all__ = ["DROP_REASONS", "CLASSES", "BAND_DROP_WARNING", "CurationConfig", "galaxy_folders", "curate_galaxy",
+           "curate", "ensure_default_cutouts"]
 
 DROP_REASONS = ("class", "no_age", "outside_image", "partial_coverage")
+#: Classes in the PHANGS-HST catalogues: 1 and 2 (clusters), 3 (compact associations).
+CLASSES = (1, 2, 3)
+#: Fraction of a galaxy's clusters on the mosaic above which one band alone dropping them makes curation warn.
+BAND_DROP_WARNING = 0.5
 
 
 @dataclass(frozen=True)
@@ -67,6 +75,9 @@ class CurationConfig:
             raise ValueError(f"size_px must be an even number >= 8, got {self.size_px}")
         if self.classifier not in ("human", "machine"):
             raise ValueError(f"classifier must be 'human' or 'machine', got {self.classifier!r}")
+        if not self.classes or set(self.classes) - set(CLASSES):
+            raise ValueError(f"classes must be among {list(CLASSES)} (1, 2: clusters; 3: compact associations), "
+                             f"got {list(self.classes)}")
 
 
 def galaxy_folders(products_dir: str | os.PathLike) -> dict[str, Path]:
@@ -151,11 +162,12 @@ def _cut_one(opened, weights, ref_wcs, same_grid: bool, pos, size: int) -> np.nd
 
 
 def _cut_all(opened, weights, ref_wcs, same_grid: bool, x, y, size: int, drops: dict
-             ) -> tuple[np.ndarray, np.ndarray]:
-    """Cutouts of every catalogued position; (cutouts, kept mask). Counts the drops (outside the image, partial
-    coverage) in ``drops``."""
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cutouts of every catalogued position; (cutouts, kept mask, per band the number of cutouts dropped because
+    of that band alone). Counts the drops (outside the image, partial coverage) in ``drops``."""
     cut = np.empty((len(x), 5, size, size), np.float32)
     ok = np.zeros(len(x), bool)
+    alone = np.zeros(5, int)
     for i in range(len(x)):
         pos = (float(np.round(x[i])), float(np.round(y[i])))  # nearest pixel lands on index size // 2
         one = _cut_one(opened, weights, ref_wcs, same_grid, pos, size)
@@ -163,11 +175,35 @@ def _cut_all(opened, weights, ref_wcs, same_grid: bool, x, y, size: int, drops: 
             drops["outside_image"] += 1
             continue
         cut[i] = one
-        if np.all(np.isfinite(one)) and not np.any(np.all(one == 0, axis=(1, 2))):
+        bad = ~np.isfinite(one).all(axis=(1, 2)) | np.all(one == 0, axis=(1, 2))
+        if not bad.any():
             ok[i] = True
         else:
             drops["partial_coverage"] += 1
-    return cut, ok
+            if bad.sum() == 1:
+                alone[np.argmax(bad)] += 1
+    return cut, ok, alone
+
+
+def _check_bands(galaxy_id: str, paths: dict, opened, alone: np.ndarray, n_on_image: int, n_kept: int) -> None:
+    """Fail if one band alone dropped every cluster of a galaxy (a misaligned or empty band: the galaxy would
+    vanish with exit 0); warn if it dropped more than :data:`BAND_DROP_WARNING` of them."""
+    if n_on_image == 0 or alone.max() == 0:
+        return
+    b = int(np.argmax(alone))
+    band, path = BANDS[b], paths[BANDS[b]]
+    h, w = opened[3][1].shape
+    sep = opened[3][2].pixel_to_world(w / 2, h / 2).separation(opened[b][2].pixel_to_world(w / 2, h / 2))
+    offset = (f"; at the F555W image's centre its WCS is off by {sep.to_value('arcsec'):.3g} arcsec"
+              if sep.to_value("arcsec") > 0.01 else "; its WCS matches F555W's, but it holds no data there")
+    if n_kept == 0 and alone[b] == n_on_image:
+        raise ProductError(f"{path}: band {band} of {galaxy_id} covers none of the {n_on_image} cluster positions "
+                           f"that the other four bands cover{offset}. Fix or replace this file, or leave the galaxy "
+                           f"out with --galaxies")
+    if alone[b] > BAND_DROP_WARNING * n_on_image:
+        warnings.warn(f"{galaxy_id}: band {band} alone dropped {alone[b]} of the {n_on_image} clusters on the "
+                      f"mosaic as partial coverage ({path.name}{offset}); check that band's coverage and WCS",
+                      stacklevel=3)
 
 
 def _galaxy_table(kept: pd.DataFrame, galaxy_id: str, x, y, scale: float) -> pd.DataFrame:
@@ -221,7 +257,8 @@ def curate_galaxy(folder: Path, galaxy_id: str, cfg: CurationConfig) -> tuple[np
             raise ProductError(f"{folder}: none of the {len(cat)} catalogue positions of {galaxy_id} falls on the "
                                f"F555W image ({paths['F555W'].name}); the catalogue and images do not overlap "
                                f"(wrong galaxy, or RA/Dec columns in another frame)")
-        cut, ok = _cut_all(opened, weights, ref_wcs, same_grid, x, y, cfg.size_px, drops)
+        cut, ok, alone = _cut_all(opened, weights, ref_wcs, same_grid, x, y, cfg.size_px, drops)
+        _check_bands(galaxy_id, paths, opened, alone, len(cat) - drops["outside_image"], int(ok.sum()))
     finally:
         for h, _, _ in opened:
             h.close()
@@ -287,8 +324,9 @@ def curate(products_dir: str | os.PathLike, out_path: str | os.PathLike, cfg: Cu
 
     cfg = cfg or CurationConfig()
     out_path = Path(out_path)
-    if out_path.exists() and not overwrite:
+    if out_path.exists() and not overwrite and not out_path.is_dir():
         raise FileExistsError(f"{out_path} exists; pass --overwrite (overwrite=True) to replace it")
+    check_output_path(out_path)
     folders = _selected_folders(products_dir, cfg)
     manifest = read_manifest(products_dir)
     rows, agecols = [], set()
@@ -305,17 +343,35 @@ def curate(products_dir: str | os.PathLike, out_path: str | os.PathLike, cfg: Cu
                 agecols.add(agecol)
                 rows.append({"galaxy_id": gid, "kept": len(table), **drops})
             summary = pd.DataFrame(rows)
+            _check_kept(summary, cfg, out_path)
             if len(agecols) > 1:
                 warnings.warn(f"galaxies use different age columns: {sorted(agecols)}", stacklevel=2)
             writer.close(_file_attrs(products_dir, cfg, manifest, agecols, rows))
         except BaseException:
             writer.abort()
             raise
+    prime_fingerprint(out_path, writer.image_digest)   # validated while written: the first open reads no image
     if progress:
         tot = summary[["kept", *DROP_REASONS]].sum()
         print(f"curated {int(tot['kept'])} clusters from {len(summary)} galaxies into {out_path}; dropped: "
               + ", ".join(f"{r} {int(tot[r])}" for r in DROP_REASONS))
     return summary
+
+
+def _check_kept(summary: pd.DataFrame, cfg: CurationConfig, out_path: Path) -> None:
+    """Fail, naming the reason, when curation kept no cluster at all (an empty file would train nothing)."""
+    if len(summary) and summary["kept"].sum() > 0:
+        return
+    tot = summary[list(DROP_REASONS)].sum() if len(summary) else pd.Series(0, index=list(DROP_REASONS))
+    hints = {"class": f"no catalogued cluster has a {cfg.classifier} class in {list(cfg.classes)} (--classes)",
+             "no_age": "no cluster has an age (the age column holds fill values only; see --age-column)",
+             "outside_image": "no catalogue position falls on its mosaic",
+             "partial_coverage": f"no cutout of {cfg.size_px} px lies fully inside all five mosaics (choose a "
+                                 f"smaller --size; the study's is 112 px)"}
+    reason = hints[tot.idxmax()] if tot.sum() else "the catalogues hold no cluster"
+    counts = ", ".join(f"{r} {int(tot[r])}" for r in DROP_REASONS)
+    raise ProductError(f"{out_path}: curation kept no cluster, so nothing was written: {reason} (dropped: "
+                       f"{counts})")
 
 
 def ensure_default_cutouts(profile: str = "laptop", root: str | os.PathLike | None = None, seed: int = 0,

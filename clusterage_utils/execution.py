@@ -21,7 +21,15 @@ Schedulers
         cluster.scale(jobs=8)
         run_experiments(exps, "cutouts.h5", "results/paper", scheduler=cluster.scheduler_address)
 
-Pool workers write the backend's C++ log lines to ``<store>/logs/worker-<pid>.log``, not to the console.
+Pool workers write the backend's C++ log lines to ``<store>/logs/worker-<pid>.log``, not to the console. Workers
+end with their parent: when the parent fails or is stopped (SIGTERM, SIGINT) it terminates them, and a worker whose
+parent died anyway (SIGKILL) stops by itself (Linux's parent-death signal, and a watchdog thread elsewhere). A
+stopped worker removes its temporary files; finished records stay, and the next run resumes.
+
+Two runs on one store never train the same record twice: each task holds a lock in the store
+(:meth:`~clusterage_utils.store.ResultsStore.lock`) while it checks what is missing and trains it; a run that finds
+a task locked by another process waits for it, then finds its records done (waiting is simpler than skipping and
+coming back, and the other run's records are the same ones).
 Workers write their records straight into the store, so the store directory and the cutout file must be on a
 filesystem that all workers see. A record's scores are deterministic for a given experiment *and* thread
 setting; each record stores its ``runtime`` (threads, oneDNN, device), which is not part of its key.
@@ -34,6 +42,10 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
+import signal
+import threading
+import time
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -42,8 +54,8 @@ from .cutouts import open_cutouts
 from .experiments import Experiment
 from .store import ResultsStore, record_key
 
-__all__ = ["run_experiments", "SCHEDULERS", "GPU_WORKERS", "default_workers", "has_gpu", "train_group",
-           "train_and_store"]
+__all__ = ["run_experiments", "SCHEDULERS", "GPU_WORKERS", "default_workers", "has_gpu", "train_group", "train_task",
+           "train_and_store", "WorkerStopped"]
 
 SCHEDULERS = ("auto", "pool", "inprocess", "dask-local")
 
@@ -80,6 +92,18 @@ def _missing(exps: list[Experiment], store: ResultsStore, fingerprint: str, keep
     return [e for e in exps if not (store.has_model if e.hash in keep else store.has)(record_key(e.hash, fingerprint))]
 
 
+def train_task(exps: list[Experiment], data, store: ResultsStore, save_models=False, on_wait=None) -> None:
+    """Train what the store lacks of one task (:func:`_task_key`), holding the task's lock in the store so that no
+    other process trains it at the same time; ``on_wait()`` is called if another process holds it (this one then
+    waits, and trains only what that one did not)."""
+    fp = data.fingerprint()
+    keep = _keep_set(exps, save_models)
+    with store.lock(f"{_task_key(exps[0])}-{fp}", on_wait):
+        todo = _missing(exps, store, fp, keep)
+        if todo:
+            train_group(todo, data, store, keep)
+
+
 def train_and_store(exp_dicts: list[dict], data_path: str, store_root: str, save_models=False,
                     threads: int | None = None) -> list[str]:
     """Worker entry point: train one training group (experiments given as dicts) into the store; returns keys.
@@ -92,21 +116,75 @@ def train_and_store(exp_dicts: list[dict], data_path: str, store_root: str, save
         _start_worker(threads)
     exps = [Experiment.from_dict(d) for d in exp_dicts]
     data = open_cutouts(data_path)
-    store = ResultsStore(store_root)
-    keep = _keep_set(exps, save_models)
-    todo = _missing(exps, store, data.fingerprint(), keep)
-    if todo:
-        train_group(todo, data, store, keep)
+    train_task(exps, data, ResultsStore(store_root), save_models)
     return [record_key(e.hash, data.fingerprint()) for e in exps]
 
 
-def _start_worker(threads: int | None, log_dir: str | None = None, share_accelerator: bool = False) -> None:
-    """Pool initializer: pin the backend's threads before anything in the worker imports it (and, when several
-    workers share a GPU, keep each from taking all of its memory), and send the worker's C++-level stderr (the
-    backend's log lines) to ``<log_dir>/worker-<pid>.log`` instead of the console. Python errors still reach
+class WorkerStopped(BaseException):
+    """Raised in a pool worker by SIGTERM or SIGINT during a task, so that its temporary files are removed on the
+    way out; the worker then exits (:func:`_pool_task`)."""
+
+
+_IN_TASK = threading.Event()
+#: Seconds a worker whose parent died gives its task to stop cleanly before it exits regardless.
+_ORPHAN_GRACE_S = 30.0
+
+
+def _stop_worker(signum, frame) -> None:
+    if _IN_TASK.is_set():
+        raise WorkerStopped(signum)
+    os._exit(128 + signum)
+
+
+def _pool_task(*args):
+    """What a pool worker runs: :func:`train_and_store`; a stop signal unwinds the task (temporary files removed),
+    then ends the process."""
+    _IN_TASK.set()
+    try:
+        return train_and_store(*args)
+    except WorkerStopped as stop:
+        os._exit(128 + int(stop.args[0]))
+    finally:
+        _IN_TASK.clear()
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """Make this worker stop when its parent dies, even by SIGKILL: Linux's parent-death signal (``prctl``), and a
+    watchdog thread that notices the new parent pid anywhere else (SIGTERM, then exit after a grace period)."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(1, int(signal.SIGTERM))     # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+    def watch():
+        while os.getppid() == parent_pid:
+            time.sleep(1.0)
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(_ORPHAN_GRACE_S)
+        os._exit(128 + signal.SIGTERM)
+
+    threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
+    if os.getppid() != parent_pid:            # the parent died before the signal was armed
+        os._exit(128 + signal.SIGTERM)
+
+
+def _start_worker(threads: int | None, log_dir: str | None = None, share_accelerator: bool = False,
+                  parent_pid: int | None = None) -> None:
+    """Pool initializer: end with the parent (:func:`_die_with_parent`), stop cleanly on SIGTERM and SIGINT, pin
+    the backend's threads before anything in the worker imports it (and, when several workers share a GPU, keep
+    each from taking all of its memory), and send the worker's C++-level stderr (the backend's log lines) to
+    ``<log_dir>/worker-<pid>.log`` instead of the console. Python errors still reach
     the caller through the pool."""
     from .runtime import prepare_environment, seed_everything
 
+    if parent_pid is not None:
+        signal.signal(signal.SIGTERM, _stop_worker)
+        signal.signal(signal.SIGINT, _stop_worker)
+        _die_with_parent(parent_pid)
     if log_dir is not None:
         fd = os.open(Path(log_dir) / f"worker-{os.getpid()}.log", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         os.dup2(fd, 2)
@@ -206,13 +284,11 @@ def run_experiments(experiments: list[Experiment], data_path: str | os.PathLike,
     Raises
     ------
     ValueError
-        For an unknown scheduler.
+        For an unknown scheduler or fewer than one worker.
     """
     from tqdm.auto import tqdm
 
-    if scheduler not in SCHEDULERS and "://" not in scheduler:
-        raise ValueError(f"scheduler must be one of {SCHEDULERS} or a Dask address (tcp://host:port), "
-                         f"got {scheduler!r}")
+    _check_arguments(scheduler, n_workers)
     data = open_cutouts(data_path)
     store = ResultsStore(store_root)
     fp = data.fingerprint()
@@ -220,6 +296,7 @@ def run_experiments(experiments: list[Experiment], data_path: str | os.PathLike,
     keys = [record_key(e.hash, fp) for e in experiments]
     keep = _keep_set(unique, save_models)
     todo = _missing(unique, store, fp, keep)
+    _warn_set_aside(store, [record_key(e.hash, fp) for e in todo])
     groups = sorted(_groups(todo), key=_cost, reverse=True)
     auto_workers, auto_threads = default_workers()
     workers = n_workers or auto_workers
@@ -234,7 +311,7 @@ def run_experiments(experiments: list[Experiment], data_path: str | os.PathLike,
         if scheduler == "inprocess":
             for g in _resolved_input(groups, data, 1):
                 bar.set_postfix_str(_label(g), refresh=True)
-                train_group(g, data, store, keep)
+                train_task(g, data, store, keep, on_wait=_waiting_note(bar, g))
                 bar.update(len(g))
         elif groups and scheduler == "pool":
             _run_pool(_resolved_input(groups, data, workers), data_path, store_root, sorted(keep), workers,
@@ -245,6 +322,27 @@ def run_experiments(experiments: list[Experiment], data_path: str | os.PathLike,
     finally:
         bar.close()
     return store.scores(keys)
+
+
+def _waiting_note(bar, g: list[Experiment]):
+    """What the progress bar says while another process trains ``g``'s task."""
+    return lambda: bar.set_postfix_str(f"waiting: another process trains {_label(g)}", refresh=True)
+
+
+def _check_arguments(scheduler: str, n_workers) -> None:
+    if scheduler not in SCHEDULERS and "://" not in scheduler:
+        raise ValueError(f"scheduler must be one of {SCHEDULERS} or a Dask address (tcp://host:port), "
+                         f"got {scheduler!r}")
+    if n_workers is not None and (isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1):
+        raise ValueError(f"n_workers must be an integer >= 1 (or None: one per core), got {n_workers!r}")
+
+
+def _warn_set_aside(store: ResultsStore, keys: list[str]) -> None:
+    """Warn, naming the files, when records to be trained exist but are invalid (they are trained again)."""
+    bad = {store.path(k): why for k in keys if (why := store.problem(k)) not in (None, "missing")}
+    if bad:
+        warnings.warn(f"{len(bad)} invalid record(s) set aside and trained again: "
+                      + "; ".join(f"{p} ({why})" for p, why in list(bad.items())[:3]), stacklevel=3)
 
 
 def _label(g: list[Experiment]) -> str:
@@ -266,8 +364,8 @@ def _run_pool(groups, data_path, store_root, save_models, n_workers, threads, ba
         old.unlink()
     share = n_workers > 1 and has_gpu()
     with ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx, initializer=_start_worker,
-                             initargs=(threads, str(log_dir), share)) as pool:
-        futs = {pool.submit(train_and_store, [e.to_dict() for e in g], str(Path(data_path).resolve()),
+                             initargs=(threads, str(log_dir), share, os.getpid())) as pool:
+        futs = {pool.submit(_pool_task, [e.to_dict() for e in g], str(Path(data_path).resolve()),
                             str(Path(store_root).resolve()), save_models): g for g in groups}
         pending = set(futs)
         try:
@@ -284,7 +382,24 @@ def _run_pool(groups, data_path, store_root, save_models, n_workers, threads, ba
         except BaseException:
             for f in pending:
                 f.cancel()
+            _terminate_workers(pool)
             raise
+
+
+def _terminate_workers(pool, grace_s: float = 20.0) -> None:
+    """Stop a process pool's workers now (``shutdown`` would wait for their running tasks): SIGTERM, which lets
+    each remove its temporary files, then SIGKILL for any still alive after ``grace_s``."""
+    procs = list((getattr(pool, "_processes", None) or {}).values())   # no public API before Python 3.14
+    for p in procs:
+        if p.is_alive():
+            p.terminate()
+    deadline = time.monotonic() + grace_s
+    for p in procs:
+        p.join(max(0.0, deadline - time.monotonic()))
+        if p.is_alive():
+            p.kill()
+            p.join(5)
+    pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _run_dask(groups, data_path, store_root, save_models, scheduler, n_workers, bar) -> None:

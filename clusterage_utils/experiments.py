@@ -105,7 +105,7 @@ class Experiment:
         if self.diameter_unit not in DIAMETER_UNITS:
             raise ValueError(f"Experiment.diameter_unit must be 'px' or 'pc', got {self.diameter_unit!r}")
         if self.diameter < 0:
-            raise ValueError(f"Experiment.diameter must be >= 0, got {self.diameter}")
+            raise ValueError(f"Experiment.diameter must be >= 0, got {self.diameter}: a diameter cannot be negative")
         if self.mask is MaskKind.NONE:
             object.__setattr__(self, "diameter", 0)
             object.__setattr__(self, "diameter_unit", "px")
@@ -248,7 +248,9 @@ def parse_case(name: str) -> Experiment:
             else:
                 raise ValueError(r)
         return Experiment(input=inp, sample=sample, mask=mask, diameter=diam, diameter_unit=unit, **fields)
-    except (ValueError, IndexError):
+    except (ValueError, IndexError) as e:
+        if str(e).startswith("Experiment."):   # a well-formed name with a value out of range (a negative diameter)
+            raise ValueError(f"case {name!r}: {e}") from None
         raise ValueError(f"unknown case {name!r}; cases look like five_band_full_none, "
                          f"white_light_restricted_keep_centre_12, white_light_full_mask_centre_24_shuffled; "
                          f"the study's: {', '.join(study_cases())}") from None

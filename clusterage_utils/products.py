@@ -203,6 +203,12 @@ def _read_group(folder: Path, galaxy_id: str, classifier: str, group: str, age_c
     for c in MOCK_COLUMNS:
         if c in joined.columns:
             out[c] = joined[c].to_numpy()
+    bad = ~(np.isfinite(out["ra_deg"]) & np.isfinite(out["dec_deg"]))
+    if bad.any():
+        ids = out.loc[bad, "cluster_id"].tolist()
+        raise ProductError(f"{obs_hits[0]}: PHANGS_RA/PHANGS_DEC of {bad.sum()} cluster(s) of {galaxy_id} are not "
+                           f"finite ({ID_COLUMN} {ids[:5]}{' ...' if len(ids) > 5 else ''}); their cutouts cannot "
+                           f"be placed. Fix those rows or remove them from the catalogue")
     return out, agec
 
 

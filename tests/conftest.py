@@ -14,6 +14,18 @@ from clusterage_utils.runtime import prepare_environment  # noqa: E402
 prepare_environment()  # as every entry point does, before anything imports TensorFlow
 
 
+@pytest.fixture(scope="session", autouse=True)
+def fingerprint_cache(tmp_path_factory):
+    """The tests' own fingerprint cache (inherited by the commands they start), not the user's."""
+    old = os.environ.get("CLUSTERAGE_CACHE_DIR")
+    os.environ["CLUSTERAGE_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
+    yield Path(os.environ["CLUSTERAGE_CACHE_DIR"])
+    if old is None:
+        os.environ.pop("CLUSTERAGE_CACHE_DIR", None)
+    else:
+        os.environ["CLUSTERAGE_CACHE_DIR"] = old
+
+
 @pytest.fixture(scope="session")
 def smoke_survey(tmp_path_factory):
     """The smoke-profile mock survey (3 galaxies, ~90 clusters)."""

@@ -72,8 +72,8 @@ def test_bad_products_give_a_clear_error_and_no_output(tmp_path, capsys, damage)
     (["book", "--profile", "smoke", "--chapter", "99"], "unknown chapter"),
     (["book", "--profile", "smoke", "--chapter", "03", "-p", "diamters=[0, 4]"], "diameters"),
     (["book", "--profile", "smoke", "-p", "oops"], "NAME=VALUE"),
-    (["mock", "--out", "{tmp}/m", "--fraction", "2"], "fraction must be in"),
-    (["health", "--profile", "smoke", "--data", "{toy}", "--store", "{tmp}/empty"], "no records"),
+    (["mock", "--out", "{tmp}/m", "--fraction", "2"], "a fraction in (0, 1]"),
+    (["health", "--profile", "smoke", "--data", "{toy}", "--store", "{tmp}/empty"], "no results store"),
 ])
 def test_every_command_names_what_is_wrong(tmp_path, capsys, toy_file, argv, message):
     from clusterage_utils.cli import main

@@ -159,7 +159,7 @@ def test_cli_reports_bad_input(tmp_path, capsys):
     from clusterage_utils.cli import main
 
     assert main(["mock", "--out", str(tmp_path / "m"), "--fraction", "2"]) == 2
-    assert "fraction must be in (0, 1]" in capsys.readouterr().err
+    assert "--fraction: 2 is out of range: expected a fraction in (0, 1]" in capsys.readouterr().err
     assert main(["mock", "--out", str(tmp_path / "m"), "--galaxies", "M31"]) == 2
     assert "unknown galaxy" in capsys.readouterr().err
 

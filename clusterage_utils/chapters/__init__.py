@@ -59,17 +59,19 @@ _EXPERIMENTS = {"02": feasibility.experiments, "03": masking.inner_experiments, 
 
 
 def chapter_id(name: str) -> str:
-    """``03``, ``03_inner_masking`` or ``01b_study_real_data`` -> the chapter id (``03``, ``01b``).
+    """``03``, ``03_inner_masking`` or ``01b_study_real_data`` -> the chapter id (``03``, ``01b``): a chapter's id or
+    its full notebook name, matched exactly (``04_inner_masking`` names no chapter).
 
     Raises
     ------
     ValueError
         For an unknown chapter, listing the chapters.
     """
-    cid = str(name).split("_")[0]
-    if cid not in {n.split("_")[0] for n in NOTEBOOKS}:
-        raise ValueError(f"unknown chapter {name!r}; chapters: {', '.join(NOTEBOOKS)}")
-    return cid
+    for n in NOTEBOOKS:
+        cid = n.split("_")[0]
+        if str(name) in (cid, n):
+            return cid
+    raise ValueError(f"unknown chapter {name!r}; give a chapter's number or its full name: {', '.join(NOTEBOOKS)}")
 
 
 def chapter_notebook(name: str) -> str:

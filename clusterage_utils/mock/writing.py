@@ -1,6 +1,7 @@
 """Writing the mock survey in the real products' formats (HLSP-like mosaics, DR4-like catalogues), atomically."""
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -9,7 +10,13 @@ import time
 from pathlib import Path
 
 from .. import photometry as ph
-from .._atomic import atomic_path
+from .._atomic import (
+    atomic_path,
+    check_output_path,
+    output_error,
+    remove_stale_parts,
+    temporary_prefix,
+)
 from ..constants import BANDS, __version__
 from ..products import IMAGE_TARGETS, catalogue_filenames, image_filename
 from .config import MOCK_VERSION, MockSurveyConfig
@@ -57,17 +64,13 @@ def _write_catalogues(folder: Path, gm: GalaxyMock, cfg: MockSurveyConfig) -> No
             fits.BinTableHDU(t).writeto(tmp)  # data in HDU 1, as the real catalogues
 
 def _check_output_dir(out_dir: Path, overwrite: bool) -> None:
+    if out_dir.exists() and not out_dir.is_dir():
+        raise NotADirectoryError(f"output directory {out_dir} is a file; choose a folder name for the survey")
     if out_dir.exists() and not overwrite:
         raise FileExistsError(f"output directory {out_dir} exists; choose another or pass --overwrite "
                               f"(overwrite=True) to replace it")
-    parent = out_dir.resolve().parent
-    while not parent.exists():
-        parent = parent.parent
-    if not parent.is_dir():
-        raise NotADirectoryError(f"output directory {out_dir}: {parent} is a file, not a directory; "
-                                 f"choose another location")
-    if not os.access(parent, os.W_OK):
-        raise PermissionError(f"output directory {out_dir}: {parent} is not writable; choose a writable location")
+    check_output_path(out_dir, kind="folder")
+
 
 def make_mock_survey(out_dir: str | os.PathLike, cfg: MockSurveyConfig | None = None, overwrite: bool = False,
                      progress: bool = True, preview: bool = False) -> Path:
@@ -99,9 +102,7 @@ def make_mock_survey(out_dir: str | os.PathLike, cfg: MockSurveyConfig | None = 
     cfg = cfg or MockSurveyConfig()
     out_dir = Path(out_dir)
     _check_output_dir(out_dir, overwrite)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".part", dir=out_dir.parent))
-    tmp.chmod(0o755)
+    tmp = _temporary_dir(out_dir)
     t0 = time.perf_counter()
     n_total = 0
     try:
@@ -113,8 +114,7 @@ def make_mock_survey(out_dir: str | os.PathLike, cfg: MockSurveyConfig | None = 
             _write_catalogues(folder, gm, cfg)
             n_total += len(gm.catalogue)
         manifest = {"kind": "clusterage mock PHANGS-HST survey", "package_version": __version__,
-                    "mock_version": MOCK_VERSION,
-                    "config": cfg.to_dict(), "n_clusters": n_total,
+                    "mock_version": MOCK_VERSION, "config": cfg.to_dict(), "n_clusters": n_total,
                     "wall_time_s": round(time.perf_counter() - t0, 2)}
         (tmp / "mock_survey.json").write_text(json.dumps(manifest, indent=2))
         if preview:
@@ -123,10 +123,28 @@ def make_mock_survey(out_dir: str | os.PathLike, cfg: MockSurveyConfig | None = 
         if out_dir.exists():
             shutil.rmtree(out_dir)
         os.replace(tmp, out_dir)
+    except OSError as e:   # a full disk while writing into the temporary folder: name the folder asked for
+        named = output_error(e, out_dir)
+        if named.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM):
+            raise
+        raise named from e
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
     return out_dir
+
+
+def _temporary_dir(out_dir: Path) -> Path:
+    """A new hidden folder next to ``out_dir`` to build the survey in (stale ones of killed runs removed first)."""
+    try:
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_parts(out_dir.parent, out_dir.name)
+        tmp = Path(tempfile.mkdtemp(prefix=temporary_prefix(out_dir.name), suffix=".part", dir=out_dir.parent))
+        tmp.chmod(0o755)
+    except OSError as e:
+        raise output_error(e, out_dir) from e
+    return tmp
+
 
 def read_manifest(survey_dir: str | os.PathLike) -> dict | None:
     """The mock survey's manifest, or None if ``survey_dir`` is not a mock survey."""
