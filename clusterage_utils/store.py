@@ -301,7 +301,10 @@ class ResultsStore:
             row["min_epochs"] = r["experiment"]["training"].get("min_epochs", 0)
             if "stopped_early" not in row and "epochs_run" in row:   # records written before it was stored
                 row["stopped_early"] = row["epochs_run"] < row["max_epochs"]
-            row["tf_threads"] = r.get("runtime", {}).get("tf_threads")
+            runtime = r.get("runtime", {})
+            row["tf_threads"] = runtime.get("tf_threads")
+            row["backend"] = runtime.get("backend", "tensorflow")      # records before 25 were all TensorFlow's
+            row["pipeline"] = runtime.get("pipeline", "tf.data")
             row["late_val_gain"] = _late_gain(r.get("history", {}).get("val_loss", []))
             rows.append(row)
         return pd.DataFrame(rows)

@@ -32,6 +32,7 @@ def test_worker_pool_matches_sequential_single_thread_runs(toy_file, tmp_path):
     runtime = rec["runtime"]
     assert runtime["backend"] == backend_name() and runtime["input_mode"] == "memory"
     assert runtime["tf_threads" if backend_name() == "tensorflow" else "threads"] == 1
+    assert (pool["backend"] == backend_name()).all() and pool["pipeline"].notna().all()     # and in the scores
     assert rec["experiment"]["training"]["input_mode"] == "memory"       # "auto" resolved, hash unchanged
     assert Experiment.from_dict(rec["experiment"]).hash == exps[0].hash
     if pytest.importorskip("dask.distributed"):
