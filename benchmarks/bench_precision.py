@@ -35,7 +35,7 @@ def main() -> None:
     from clusterage_utils.profiles import get_profile
 
     prof = get_profile(a.profile)
-    data = Path(a.data) if a.data else ensure_default_cutouts(a.profile, root="data")
+    data = Path(a.data) if a.data else ensure_default_cutouts(get_profile(a.profile), root="data")
     if not data.exists():
         sys.exit(f"{data} not found: pass --data or run `make book` first")
     base = dataclasses.replace(prof.training, seeds=tuple(a.seeds))

@@ -235,7 +235,7 @@ def build_book(profile: str | Profile = "laptop", chapters=None, parameters: dic
     build = Path(build_dir) if build_dir else project_root() / "_build"
     t_start = time.perf_counter()
     wanted = _chapters_to_run(root, build / "book-src", chapters, parameters)
-    data_path = Path(data) if data else ensure_default_cutouts(name, progress=progress)
+    data_path = Path(data) if data else ensure_default_cutouts(settings.profile, progress=progress)
     store_root = Path(store) if store else default_store_path(name, data)
     timings = train_for_chapters(wanted, settings, data_path, store_root, progress)
     _stage(root, build / "book-src")

@@ -124,12 +124,15 @@ def _cmd_mock(a) -> int:
                            galaxies=tuple(a.galaxies) if a.galaxies else a.profile.galaxies, nebular=a.nebular)
     import time
     t0 = time.perf_counter()
-    out = make_mock_survey(a.out, cfg, overwrite=a.overwrite, preview=a.preview)
+    out = make_mock_survey(a.out, cfg, overwrite=a.overwrite)
     from .mock import read_manifest
     n = read_manifest(out)["n_clusters"]
     dt = time.perf_counter() - t0
     print(f"mock survey: {n} clusters in {len(cfg.galaxies)} galaxies -> {out} ({dt:.1f} s, {n / dt:.0f} clusters/s)")
     if a.preview:
+        from .preview import mock_preview
+
+        mock_preview(out, Path(out) / "preview")
         print(f"preview PNGs in {Path(out) / 'preview'}")
     return 0
 
@@ -162,7 +165,7 @@ def _cmd_run(a) -> int:
     from .paths import default_store_path
     from .store import ResultsStore
 
-    data = Path(a.data) if a.data else ensure_default_cutouts(a.profile.name)
+    data = Path(a.data) if a.data else ensure_default_cutouts(a.profile)
     exps = [e for name in a.experiments for e in named_experiments(name, a.profile)]
     store = a.store or default_store_path(a.profile.name, a.data)
     df = run_experiments(exps, data, store, scheduler=a.scheduler, n_workers=a.workers)

@@ -374,19 +374,24 @@ def _check_kept(summary: pd.DataFrame, cfg: CurationConfig, out_path: Path) -> N
                        f"{counts})")
 
 
-def ensure_default_cutouts(profile: str = "laptop", root: str | os.PathLike | None = None, seed: int = 0,
+def ensure_default_cutouts(profile, root: str | os.PathLike | None = None, seed: int = 0,
                            environment_coupling: float = 1.0, progress: bool = True) -> Path:
     """Return the cutout file of a profile's default mock survey, making the survey (minutes, with a progress bar)
     and curating it if absent or made by an older version of the mock (:data:`~clusterage_utils.mock.MOCK_VERSION`).
+
+    Parameters
+    ----------
+    profile : Profile
+        Its ``name`` names the folder, its ``galaxies`` and ``fraction`` size the survey
+        (:class:`~clusterage_utils.profiles.Profile`; the data layer reads these three, it needs no profiles).
 
     Layout (:func:`~clusterage_utils.paths.default_cutouts_path`): ``<root>/<profile>[_c<coupling>][_s<seed>]/``
     with ``mock/`` (products) and ``cutouts.h5``; ``root`` defaults to ``<project>/data``.
     """
     from .mock import MOCK_VERSION, MockSurveyConfig, make_mock_survey, read_manifest
-    from .profiles import get_profile
 
-    prof = get_profile(profile)
-    out = default_cutouts_path(profile, root, seed, environment_coupling)
+    prof = profile
+    out = default_cutouts_path(prof.name, root, seed, environment_coupling)
     base = out.parent
     survey = base / "mock"
     manifest = read_manifest(survey) if survey.exists() else None

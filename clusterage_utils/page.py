@@ -179,7 +179,7 @@ def page_context(profile: str | Profile = "laptop", data: str | os.PathLike | No
                                         f"`clusterage book --profile {name}` or pass make_data=True")
             from .curation import ensure_default_cutouts
 
-            data_path = ensure_default_cutouts(name)
+            data_path = ensure_default_cutouts(settings.profile)
     store_root = Path(store) if store else default_store_path(name, data)
     return PageContext(settings, data_path, store_root, {k: v for k, v in parameters.items() if v is not None})
 

@@ -50,7 +50,7 @@ def truth_test_runs(profile: Profile, root: str | os.PathLike | None = None,
     """
     from ..curation import ensure_default_cutouts
 
-    return [(c, ensure_default_cutouts(profile.name, root=root, environment_coupling=c, progress=progress),
+    return [(c, ensure_default_cutouts(profile, root=root, environment_coupling=c, progress=progress),
              case_experiments(list(TRUTH_CASES), profile)) for c in couplings(profile)]
 
 

@@ -73,7 +73,7 @@ def _check_output_dir(out_dir: Path, overwrite: bool) -> None:
 
 
 def make_mock_survey(out_dir: str | os.PathLike, cfg: MockSurveyConfig | None = None, overwrite: bool = False,
-                     progress: bool = True, preview: bool = False) -> Path:
+                     progress: bool = True) -> Path:
     """Write a mock PHANGS-HST survey to ``out_dir`` (one sub-folder per galaxy) and return its path.
 
     The survey is built in a temporary sibling folder and renamed into place at the end, so an interrupted run
@@ -89,8 +89,6 @@ def make_mock_survey(out_dir: str | os.PathLike, cfg: MockSurveyConfig | None = 
         Replace an existing ``out_dir``.
     progress : bool
         Show a tqdm bar over galaxies.
-    preview : bool
-        Also save the preview PNGs (:func:`clusterage_utils.preview.mock_preview`) in ``out_dir/preview``.
 
     Raises
     ------
@@ -117,9 +115,6 @@ def make_mock_survey(out_dir: str | os.PathLike, cfg: MockSurveyConfig | None = 
                     "mock_version": MOCK_VERSION, "config": cfg.to_dict(), "n_clusters": n_total,
                     "wall_time_s": round(time.perf_counter() - t0, 2)}
         (tmp / "mock_survey.json").write_text(json.dumps(manifest, indent=2))
-        if preview:
-            from ..preview import mock_preview
-            mock_preview(tmp, tmp / "preview")
         if out_dir.exists():
             shutil.rmtree(out_dir)
         os.replace(tmp, out_dir)
