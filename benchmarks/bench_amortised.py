@@ -27,15 +27,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from clusterage_utils.chapters.common import PageSettings
-from clusterage_utils.chapters.masking import sweep_experiments
-from clusterage_utils.cost import save_benchmark
-from clusterage_utils.execution import run_experiments
-from clusterage_utils.experiments import masking_sweep
-from clusterage_utils.health import seed_range_floor, sweep_noise
-from clusterage_utils.profiles import get_profile
-from clusterage_utils.runtime import prepare_environment
-from clusterage_utils.store import ResultsStore
+from clusterage_utils.analysis.chapters.common import PageSettings
+from clusterage_utils.analysis.chapters.masking import sweep_experiments
+from clusterage_utils.analysis.health import seed_range_floor, sweep_noise
+from clusterage_utils.book.cost import save_benchmark
+from clusterage_utils.engine.execution import run_experiments
+from clusterage_utils.engine.experiments import masking_sweep
+from clusterage_utils.engine.profiles import get_profile
+from clusterage_utils.engine.runtime import prepare_environment
+from clusterage_utils.engine.store import ResultsStore
 from clusterage_utils.sweeps import MaskKind, Sweep
 
 prepare_environment()  # an entry point: before anything imports TensorFlow

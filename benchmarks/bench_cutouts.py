@@ -12,10 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
-from clusterage_utils.curation import CurationConfig, curate
-from clusterage_utils.cutouts import open_cutouts
-from clusterage_utils.mock import MockSurveyConfig, make_mock_survey
-from clusterage_utils.profiles import get_profile
+from clusterage_utils.engine.profiles import get_profile
+from clusterage_utils.survey.curation import CurationConfig, curate
+from clusterage_utils.survey.cutouts import open_cutouts
+from clusterage_utils.survey.mock import MockSurveyConfig, make_mock_survey
 
 
 def stream_rate(path, order, batch=256, repeats=2):

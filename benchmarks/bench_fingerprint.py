@@ -13,7 +13,7 @@ laptop-profile-size file and a paper-size one (8,651 clusters):
   with BLAKE2b (which is faster here decides the hash).
 
 Must hold (issue 26): the fingerprint's cost on the laptop file below 5 % of open + preprocess, with the cache;
-the cold cost is reported too. The files are synthesised with :class:`~clusterage_utils.cutouts.CutoutWriter`
+the cold cost is reported too. The files are synthesised with :class:`~clusterage_utils.survey.cutouts.CutoutWriter`
 (sky noise plus a Gaussian source per cutout, LZF as curation writes them) rather than by the mock survey: only
 their size and compression matter here. The OS page cache is warm for every step alike (the file was just
 written), so the ratios compare like with like. Each time is the median of ``--repeats`` runs.
@@ -34,11 +34,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from clusterage_utils import cutouts
-from clusterage_utils.cost import save_benchmark
-from clusterage_utils.cutouts import CutoutWriter, file_fingerprint, open_cutouts
-from clusterage_utils.profiles import get_profile
-from clusterage_utils.reference import galaxies
+from clusterage_utils.book.cost import save_benchmark
+from clusterage_utils.engine.profiles import get_profile
+from clusterage_utils.survey import cutouts
+from clusterage_utils.survey.cutouts import CutoutWriter, file_fingerprint, open_cutouts
+from clusterage_utils.survey.reference import galaxies
 
 MUST_HOLD_FRACTION = 0.05
 
@@ -84,8 +84,8 @@ def forget(cache_dir: Path, disk: bool) -> None:
 
 def open_and_preprocess(path: Path) -> None:
     """What a training in memory mode does before its first step: open, read every cutout, preprocess them all."""
-    from clusterage_utils import inputs
-    from clusterage_utils.preprocessing import preprocess
+    from clusterage_utils.engine import inputs
+    from clusterage_utils.engine.preprocessing import preprocess
 
     getattr(inputs, "_RAW_CACHE", {}).clear()
     data = open_cutouts(path)

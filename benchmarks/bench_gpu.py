@@ -4,7 +4,7 @@ For the laptop network (width 1/16) and the study's (width 1), 112 x 112 x 5 cut
 90-degree rotation per cutout and epoch:
 
 ``engine``
-    :func:`clusterage_utils.fitting.measure_throughput`: the pipeline the book trains with on this process's
+    :func:`clusterage_utils.engine.fitting.measure_throughput`: the pipeline the book trains with on this process's
     Keras backend (on JAX: cutouts resident on the device, an epoch as one compiled ``lax.scan`` over Keras'
     stateless training step; on TensorFlow: ``tf.data`` and ``fit``), validation included.
 ``limit``
@@ -38,14 +38,14 @@ BANDS = 5
 
 
 def _settings(width: float, precision: str):
-    from clusterage_utils.profiles import TrainingSettings
+    from clusterage_utils.engine.profiles import TrainingSettings
 
     return TrainingSettings(width=width, batch_size=BATCH, rotations="random", precision=precision,
                             min_dense_units=32 if width < 1 else 4)
 
 
 def _engine(cfg: dict) -> dict:
-    from clusterage_utils.fitting import measure_throughput
+    from clusterage_utils.engine.fitting import measure_throughput
 
     r = measure_throughput((SIZE, SIZE, BANDS), _settings(cfg["width"], cfg["precision"]), n_train=cfg["n"],
                            n_val=cfg["n_val"], epochs=cfg["epochs"])
@@ -101,7 +101,7 @@ def _limit(cfg: dict) -> dict:
     import jax
     import jax.numpy as jnp
 
-    from clusterage_utils.inputs import dihedral_permutations
+    from clusterage_utils.engine.inputs import dihedral_permutations
 
     dtype = jnp.bfloat16 if "bfloat16" in cfg["precision"] else jnp.float32
     rng = np.random.default_rng(0)
@@ -144,10 +144,10 @@ def _limit(cfg: dict) -> dict:
 
 
 def _child(cfg: dict) -> dict:
-    from clusterage_utils.runtime import prepare_environment
+    from clusterage_utils.engine.runtime import prepare_environment
 
     prepare_environment(share_accelerator=cfg.get("share", False))
-    from clusterage_utils.runtime import accelerator, backend_name
+    from clusterage_utils.engine.runtime import accelerator, backend_name
 
     out = _engine(cfg) if cfg["kind"] == "engine" else _limit(cfg)
     return {**out, "backend": backend_name() if cfg["kind"] == "engine" else "jax",
@@ -185,7 +185,7 @@ def main(argv=None) -> None:
         a.n, a.n_val, a.widths, a.precisions, a.workers, a.epochs = 256, 64, [1 / 16], ["float32"], [1], 1
     from tqdm import tqdm
 
-    from clusterage_utils.cost import save_benchmark
+    from clusterage_utils.book.cost import save_benchmark
 
     jobs = [(w, p, kind, k) for w in a.widths for p in a.precisions
             for kind, ks in (("limit", [1]), ("engine", a.workers)) for k in ks]

@@ -8,8 +8,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from clusterage_utils.mock import MockSurveyConfig, make_mock_survey, read_manifest
-from clusterage_utils.profiles import get_profile
+from clusterage_utils.engine.profiles import get_profile
+from clusterage_utils.survey.mock import MockSurveyConfig, make_mock_survey, read_manifest
 
 TARGET_S = {"smoke": 20.0, "laptop": 180.0}
 

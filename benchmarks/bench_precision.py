@@ -29,10 +29,10 @@ def main() -> None:
     ap.add_argument("--store", default="results/bench-precision")
     a = ap.parse_args()
 
-    from clusterage_utils.curation import ensure_default_cutouts
-    from clusterage_utils.execution import run_experiments
-    from clusterage_utils.experiments import parse_case
-    from clusterage_utils.profiles import get_profile
+    from clusterage_utils.engine.execution import run_experiments
+    from clusterage_utils.engine.experiments import parse_case
+    from clusterage_utils.engine.profiles import get_profile
+    from clusterage_utils.survey.curation import ensure_default_cutouts
 
     prof = get_profile(a.profile)
     data = Path(a.data) if a.data else ensure_default_cutouts(get_profile(a.profile), root="data")

@@ -3,7 +3,7 @@
 Trains candidate recipes (learning rate, schedule, warm-up, minimum epochs before early stopping, epochs, width)
 on laptop cases that were unstable under the first laptop recipe, with several seeds each, on the laptop mock
 survey, through the same engine and worker pool as the book. Prints, per recipe: runs worse than the null, runs
-stuck at the start, runs still improving at the epoch cap (the definitions of :mod:`clusterage_utils.health`),
+stuck at the start, runs still improving at the epoch cap (the definitions of :mod:`clusterage_utils.analysis.health`),
 the seed range per case (median, 90th percentile, max), the mean test scatter and the seconds per training.
 
 Usage: python benchmarks/bench_recipe.py [--data data/laptop/cutouts.h5] [--seeds 5] [--recipes NAME ...]
@@ -20,12 +20,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from clusterage_utils.cost import save_benchmark
-from clusterage_utils.execution import run_experiments
-from clusterage_utils.experiments import case_experiments
-from clusterage_utils.health import case_health, run_flags
-from clusterage_utils.profiles import get_profile
-from clusterage_utils.runtime import prepare_environment
+from clusterage_utils.analysis.health import case_health, run_flags
+from clusterage_utils.book.cost import save_benchmark
+from clusterage_utils.engine.execution import run_experiments
+from clusterage_utils.engine.experiments import case_experiments
+from clusterage_utils.engine.profiles import get_profile
+from clusterage_utils.engine.runtime import prepare_environment
 
 prepare_environment()  # an entry point: before anything imports TensorFlow
 

@@ -14,9 +14,9 @@ import argparse
 import numpy as np
 import pandas as pd
 
-from clusterage_utils.cost import save_benchmark
-from clusterage_utils.mock import MockSurveyConfig, simulate_galaxy
-from clusterage_utils.reference import galaxies
+from clusterage_utils.book.cost import save_benchmark
+from clusterage_utils.survey.mock import MockSurveyConfig, simulate_galaxy
+from clusterage_utils.survey.reference import galaxies
 
 
 def main() -> None:

@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from clusterage_utils.cost import save_benchmark
-from clusterage_utils.execution import run_experiments
-from clusterage_utils.experiments import case_experiments
-from clusterage_utils.profiles import get_profile
-from clusterage_utils.runtime import prepare_environment
+from clusterage_utils.book.cost import save_benchmark
+from clusterage_utils.engine.execution import run_experiments
+from clusterage_utils.engine.experiments import case_experiments
+from clusterage_utils.engine.profiles import get_profile
+from clusterage_utils.engine.runtime import prepare_environment
 
 prepare_environment()  # an entry point: before anything imports TensorFlow
 

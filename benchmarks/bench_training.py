@@ -2,8 +2,9 @@
 machine with a pool of single-thread workers.
 
 (a) ours, ``tensor``: the cutouts preprocessed once and held as one tensor; ``tf.data`` gathers and rotates each
-    batch in the graph (:func:`clusterage_utils.inputs.tensor_dataset`), one call into TensorFlow per epoch;
-    ``stream``: batches read from HDF5 and preprocessed in numpy (:func:`~clusterage_utils.inputs.generator_dataset`);
+    batch in the graph (:func:`clusterage_utils.engine.inputs.tensor_dataset`), one call into TensorFlow per epoch;
+    ``stream``: batches read from HDF5 and preprocessed in numpy
+    (:func:`~clusterage_utils.engine.inputs.generator_dataset`);
 (b) reference-style, written here the way the study's scripts work: all cutouts loaded as numpy, four rotated
     copies materialised, per-instance min-max normalisation in numpy, ``model.fit`` on the arrays.
 
@@ -34,14 +35,14 @@ STEPS = {0.0625: 60, 1.0: 4}
 
 
 def _worker(cfg: dict) -> dict:
-    from clusterage_utils.runtime import prepare_environment
+    from clusterage_utils.engine.runtime import prepare_environment
 
     prepare_environment(cfg.get("threads"))
     import h5py
 
-    from clusterage_utils.model import build_cnn
-    from clusterage_utils.preprocessing import normalise, visible_pixels
-    from clusterage_utils.runtime import seed_everything
+    from clusterage_utils.engine.model import build_cnn
+    from clusterage_utils.engine.preprocessing import normalise, visible_pixels
+    from clusterage_utils.engine.runtime import seed_everything
     from clusterage_utils.sweeps import MaskKind
 
     seed_everything(0, threads=cfg.get("threads"))
@@ -63,8 +64,8 @@ def _worker(cfg: dict) -> dict:
         model.fit(x[:n], y[:n], batch_size=bs, epochs=1, verbose=0, shuffle=True)
         dt = time.perf_counter() - t0
     else:
-        from clusterage_utils.cutouts import open_cutouts
-        from clusterage_utils.inputs import InputSource, generator_dataset, tensor_dataset
+        from clusterage_utils.engine.inputs import InputSource, generator_dataset, tensor_dataset
+        from clusterage_utils.survey.cutouts import open_cutouts
 
         cf = open_cutouts(path)
         vis = visible_pixels(MaskKind.NONE, 0, cf.shape[-1])
@@ -129,7 +130,7 @@ def _tile(src: Path, n: int, dest: Path) -> Path:
 
 
 def main() -> None:
-    from clusterage_utils.cost import save_benchmark
+    from clusterage_utils.book.cost import save_benchmark
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default="data/laptop/cutouts.h5", help="source cutout file (tiled to N and 4N)")

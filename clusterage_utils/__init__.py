@@ -5,27 +5,35 @@ The names a notebook or a user needs are importable from the package itself (loa
 
     from clusterage_utils import open_cutouts, Experiment, run_experiments, ResultsStore, get_profile
 
-Modules, named after concepts:
+Four layers, each a subpackage that imports only from the layers below it (and from the shared modules):
 
-shared      :mod:`.constants` (bands, pixel scale, cutout size, photometric aperture), :mod:`.sweeps` (mask kinds
-            and the masking sweep)
-data        :mod:`.reference` (shipped tables), :mod:`.study` (the study's released runs, real data),
-            :mod:`.mock` (the mock PHANGS-HST survey), :mod:`.photometry`, :mod:`.products`, :mod:`.fetch`,
-            :mod:`.curation`, :mod:`.cutouts` (the cutout file), :mod:`.paths` (default locations)
-engine      :mod:`.profiles`, :mod:`.experiments`, :mod:`.preprocessing`, :mod:`.inputs`, :mod:`.model`,
-            :mod:`.recipe`, :mod:`.training`, :mod:`.runtime`, :mod:`.metrics`, :mod:`.store`,
-            :mod:`.execution`, :mod:`.health`
-analysis    :mod:`.attribution`, :mod:`.chapters` (one module per chapter, and the page settings they share),
-            :mod:`.plotting` (figures)
-the book    :mod:`.page` (a chapter's context), :mod:`.build`, :mod:`.cost`, :mod:`.compute_page`, :mod:`.browser`,
-            :mod:`.cli`
+``survey``    the data: :mod:`~clusterage_utils.survey.reference` (shipped tables), :mod:`~clusterage_utils.survey.mock`
+              (the mock PHANGS-HST survey), :mod:`~clusterage_utils.survey.photometry`,
+              :mod:`~clusterage_utils.survey.products`, :mod:`~clusterage_utils.survey.fetch`,
+              :mod:`~clusterage_utils.survey.curation`, :mod:`~clusterage_utils.survey.cutouts` (the cutout file)
+``engine``    training: :mod:`~clusterage_utils.engine.profiles`, :mod:`~clusterage_utils.engine.experiments`,
+              :mod:`~clusterage_utils.engine.preprocessing`, :mod:`~clusterage_utils.engine.inputs` and its pipelines
+              (:mod:`~clusterage_utils.engine.tfdata`, :mod:`~clusterage_utils.engine.resident`,
+              :mod:`~clusterage_utils.engine.fitting`), :mod:`~clusterage_utils.engine.model`,
+              :mod:`~clusterage_utils.engine.recipe`, :mod:`~clusterage_utils.engine.training`,
+              :mod:`~clusterage_utils.engine.runtime` (backend, device), :mod:`~clusterage_utils.engine.store`,
+              :mod:`~clusterage_utils.engine.execution`
+``analysis``  :mod:`~clusterage_utils.analysis.study` (the study's released runs, real data),
+              :mod:`~clusterage_utils.analysis.health`, :mod:`~clusterage_utils.analysis.attribution`,
+              :mod:`~clusterage_utils.analysis.chapters` (one module per chapter),
+              :mod:`~clusterage_utils.analysis.plotting` (figures), :mod:`~clusterage_utils.analysis.preview`
+``book``      :mod:`~clusterage_utils.book.page` (a chapter's context), :mod:`~clusterage_utils.book.build`,
+              :mod:`~clusterage_utils.book.cost`, :mod:`~clusterage_utils.book.compute_page`,
+              :mod:`~clusterage_utils.book.browser`
+shared        :mod:`.constants` (bands, pixel scale, cutout size, photometric aperture), :mod:`.sweeps` (mask kinds
+              and the masking sweep), :mod:`.metrics` (scores), :mod:`.paths` (default locations); :mod:`.cli` on top
 
 Vocabulary: a **mask kind** (:class:`~.sweeps.MaskKind`: ``none``, ``mask_centre`` = inner masking,
 ``keep_centre`` = outer masking) says which pixels are hidden; a **sweep** (:class:`~.sweeps.Sweep`) is one kind over
 diameters; a **masking method** (``retrain``, ``amortised``) says how a sweep of diameters is trained; a **diameter**
 always comes with its ``diameter_unit`` (``px`` or ``pc``). Importing the package sets nothing: the entry points
 (the CLI, :func:`page_context`, :func:`build_book`) prepare TensorFlow's environment
-(:func:`~.runtime.prepare_environment`).
+(:func:`~clusterage_utils.engine.runtime.prepare_environment`).
 """
 from __future__ import annotations
 
@@ -33,24 +41,26 @@ import importlib as _importlib
 
 from .constants import BANDS, PIXEL_SCALE_ARCSEC, __version__
 
-#: Public names and the module each lives in (imported on first access).
-_API = {
-    "open_cutouts": "cutouts", "CutoutFile": "cutouts", "CutoutFileError": "cutouts",
-    "curate": "curation", "CurationConfig": "curation", "ensure_default_cutouts": "curation",
-    "make_mock_survey": "mock", "MockSurveyConfig": "mock",
-    "Experiment": "experiments", "case_experiments": "experiments", "masking_sweep": "experiments",
-    "parse_case": "experiments",
-    "Profile": "profiles", "TrainingSettings": "profiles", "get_profile": "profiles", "PROFILES": "profiles",
-    "run_experiments": "execution", "ResultsStore": "store", "StoreError": "store",
-    "train_experiment": "training",
-    "scatter_dex": "metrics", "null_scatter_dex": "metrics", "predictive_power_pct": "metrics",
-    "summarise_seeds": "metrics", "paired_difference": "metrics",
-    "health_report": "health", "health_summary": "health",
-    "study_predictions": "study", "study_case_scores": "study", "study_significance": "study",
-    "page_context": "page", "PageContext": "page",
-    "chapter_experiments": "chapters", "build_book": "build",
-    "galaxies": "reference", "study_scatter": "reference",
+#: Public names by the module each lives in (imported on first access).
+_MODULES = {
+    "survey.cutouts": ("open_cutouts", "CutoutFile", "CutoutFileError"),
+    "survey.curation": ("curate", "CurationConfig", "ensure_default_cutouts"),
+    "survey.mock": ("make_mock_survey", "MockSurveyConfig"),
+    "survey.reference": ("galaxies", "study_scatter"),
+    "engine.experiments": ("Experiment", "case_experiments", "masking_sweep", "parse_case"),
+    "engine.profiles": ("Profile", "TrainingSettings", "get_profile", "PROFILES"),
+    "engine.execution": ("run_experiments",),
+    "engine.store": ("ResultsStore", "StoreError"),
+    "engine.training": ("train_experiment",),
+    "metrics": ("scatter_dex", "null_scatter_dex", "predictive_power_pct", "summarise_seeds", "paired_difference"),
+    "analysis.health": ("health_report", "health_summary"),
+    "analysis.study": ("study_predictions", "study_case_scores", "study_significance"),
+    "analysis.chapters": ("chapter_experiments",),
+    "book.page": ("page_context", "PageContext"),
+    "book.build": ("build_book",),
 }
+#: Each public name and its module.
+_API = {name: module for module, names in _MODULES.items() for name in names}
 
 __all__ = ["BANDS", "PIXEL_SCALE_ARCSEC", "__version__", *_API]
 

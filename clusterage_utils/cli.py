@@ -28,7 +28,7 @@ def _on_sigterm(signum, frame):
 
 def _profile(name: str):
     """``--profile``: the profile of that name, resolved once here (an unknown name is a usage error)."""
-    from .profiles import get_profile
+    from .engine.profiles import get_profile
 
     try:
         return get_profile(name)
@@ -63,7 +63,7 @@ def _cutout_size(text: str) -> int:
 
 
 def _chapter(text: str) -> str:
-    from .chapters import chapter_notebook
+    from .analysis.chapters import chapter_notebook
 
     try:
         return chapter_notebook(text)
@@ -72,7 +72,7 @@ def _chapter(text: str) -> str:
 
 
 def _scheduler(text: str) -> str:
-    from .execution import SCHEDULERS
+    from .engine.execution import SCHEDULERS
 
     if text in SCHEDULERS or "://" in text:
         return text
@@ -117,7 +117,7 @@ def _parameter(text: str) -> tuple[str, object]:
 
 
 def _cmd_mock(a) -> int:
-    from .mock import MockSurveyConfig, make_mock_survey
+    from .survey.mock import MockSurveyConfig, make_mock_survey
 
     cfg = MockSurveyConfig(seed=a.seed, fraction=a.fraction if a.fraction is not None else a.profile.fraction,
                            environment_coupling=a.coupling,
@@ -125,12 +125,12 @@ def _cmd_mock(a) -> int:
     import time
     t0 = time.perf_counter()
     out = make_mock_survey(a.out, cfg, overwrite=a.overwrite)
-    from .mock import read_manifest
+    from .survey.mock import read_manifest
     n = read_manifest(out)["n_clusters"]
     dt = time.perf_counter() - t0
     print(f"mock survey: {n} clusters in {len(cfg.galaxies)} galaxies -> {out} ({dt:.1f} s, {n / dt:.0f} clusters/s)")
     if a.preview:
-        from .preview import mock_preview
+        from .analysis.preview import mock_preview
 
         mock_preview(out, Path(out) / "preview")
         print(f"preview PNGs in {Path(out) / 'preview'}")
@@ -138,7 +138,7 @@ def _cmd_mock(a) -> int:
 
 
 def _cmd_curate(a) -> int:
-    from .curation import CurationConfig, curate
+    from .survey.curation import CurationConfig, curate
 
     cfg = CurationConfig(size_px=a.size, classes=tuple(a.classes), classifier=a.classifier,
                          include_associations=3 in a.classes, age_column=a.age_column,
@@ -150,7 +150,7 @@ def _cmd_curate(a) -> int:
 
 
 def _cmd_fetch(a) -> int:
-    from .fetch import MAST_CAT_BUNDLE_BASE, MAST_HST_BASE, fetch_phangs
+    from .survey.fetch import MAST_CAT_BUNDLE_BASE, MAST_HST_BASE, fetch_phangs
 
     fetch_phangs(a.galaxies, a.dest, hst_base=a.hst_base or MAST_HST_BASE, cat_base=a.cat_base or
                  MAST_CAT_BUNDLE_BASE, mirror=a.mirror)
@@ -159,11 +159,11 @@ def _cmd_fetch(a) -> int:
 
 
 def _cmd_run(a) -> int:
-    from .curation import ensure_default_cutouts
-    from .execution import run_experiments
-    from .experiments import named_experiments
+    from .engine.execution import run_experiments
+    from .engine.experiments import named_experiments
+    from .engine.store import ResultsStore
     from .paths import default_store_path
-    from .store import ResultsStore
+    from .survey.curation import ensure_default_cutouts
 
     data = Path(a.data) if a.data else ensure_default_cutouts(a.profile)
     exps = [e for name in a.experiments for e in named_experiments(name, a.profile)]
@@ -181,7 +181,7 @@ def _store_notes(store, data, hashes=None, set_aside: bool = True) -> list[str]:
     """Plain lines on what a store holds beside the usable records of ``data``: records set aside as invalid, and
     records made on an earlier version of the same file (fingerprint differs); ``hashes``: only those
     experiments'."""
-    from .cutouts import open_cutouts
+    from .survey.cutouts import open_cutouts
 
     cf = open_cutouts(data)
     lines = []
@@ -199,7 +199,7 @@ def _store_notes(store, data, hashes=None, set_aside: bool = True) -> list[str]:
 
 def _existing_store(path):
     """The results store at ``path``; an error naming it if there is none (a reading command creates nothing)."""
-    from .store import ResultsStore
+    from .engine.store import ResultsStore
 
     if not (Path(path) / "store.json").exists():
         raise FileNotFoundError(f"{path}: no results store here (no store.json); give --store the folder a run or "
@@ -208,13 +208,13 @@ def _existing_store(path):
 
 
 def _cmd_book(a) -> int:
-    from .build import build_book
+    from .book.build import build_book
 
     index = build_book(profile=a.profile, chapters=a.chapter, parameters=dict(a.parameter or []),
                        data=a.data, timeout_s=a.timeout)
     print(f"book built: {index}")
     if a.publish:
-        from .build import publish_site
+        from .book.build import publish_site
 
         print(f"site ready to publish: {publish_site(a.profile.name, data=a.data)}")
     return 0
@@ -223,11 +223,11 @@ def _cmd_book(a) -> int:
 def _cmd_health(a) -> int:
     import pandas as pd
 
-    from .chapters import all_experiments
-    from .cutouts import open_cutouts
-    from .health import health_report, health_summary
+    from .analysis.chapters import all_experiments
+    from .analysis.health import health_report, health_summary
+    from .engine.store import record_key
     from .paths import default_cutouts_path, default_store_path
-    from .store import record_key
+    from .survey.cutouts import open_cutouts
 
     data = Path(a.data) if a.data else default_cutouts_path(a.profile.name)
     store = _existing_store(a.store or default_store_path(a.profile.name, a.data))
@@ -254,7 +254,7 @@ def _cmd_health(a) -> int:
 
 
 def _cmd_plan(a) -> int:
-    from .cost import plan
+    from .book.cost import plan
 
     df = plan(a.profile.name, measured=a.measured)
     print(df.to_string(index=False))
@@ -263,7 +263,7 @@ def _cmd_plan(a) -> int:
 
 
 def _cmd_cost(a) -> int:
-    from .cost import measured_cost
+    from .book.cost import measured_cost
 
     if a.store:
         _existing_store(a.store)
@@ -375,7 +375,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run one command; returns its exit status (0, 2 for an error, 128 + the signal's number when stopped)."""
     import warnings
 
-    from .runtime import prepare_environment
+    from .engine.runtime import prepare_environment
 
     prepare_environment()  # before anything imports TensorFlow: quiet log, oneDNN kernels on x86-64
     try:

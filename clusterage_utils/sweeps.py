@@ -128,7 +128,7 @@ class Sweep:
 
     def on_grid_of(self, training) -> Sweep:
         """This sweep, or for one without diameters the grid of its unit in ``training`` (a
-        :class:`~clusterage_utils.profiles.TrainingSettings`: ``diameters_px`` or ``diameters_pc``)."""
+        :class:`~clusterage_utils.engine.profiles.TrainingSettings`: ``diameters_px`` or ``diameters_pc``)."""
         if self.diameters is not None:
             return self
         grid = training.diameters_pc if self.unit == "pc" else training.diameters_px

@@ -9,7 +9,7 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).parent))
 
-from clusterage_utils.runtime import prepare_environment  # noqa: E402
+from clusterage_utils.engine.runtime import prepare_environment  # noqa: E402
 
 prepare_environment()  # as every entry point does, before anything imports TensorFlow
 
@@ -29,8 +29,8 @@ def fingerprint_cache(tmp_path_factory):
 @pytest.fixture(scope="session")
 def smoke_survey(tmp_path_factory):
     """The smoke-profile mock survey (3 galaxies, ~90 clusters)."""
-    from clusterage_utils.mock import MockSurveyConfig, make_mock_survey
-    from clusterage_utils.profiles import get_profile
+    from clusterage_utils.engine.profiles import get_profile
+    from clusterage_utils.survey.mock import MockSurveyConfig, make_mock_survey
 
     p = get_profile("smoke")
     out = tmp_path_factory.mktemp("survey") / "mock"
@@ -39,7 +39,7 @@ def smoke_survey(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def smoke_cutouts(smoke_survey, tmp_path_factory):
-    from clusterage_utils.curation import curate
+    from clusterage_utils.survey.curation import curate
 
     out = tmp_path_factory.mktemp("cut") / "cutouts.h5"
     curate(smoke_survey, out, progress=False)

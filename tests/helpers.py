@@ -8,9 +8,9 @@ from astropy.io import fits
 from astropy.table import Table
 
 from clusterage_utils.constants import BANDS
-from clusterage_utils.mock import make_wcs
-from clusterage_utils.products import catalogue_filenames, image_filename
-from clusterage_utils.profiles import TrainingSettings
+from clusterage_utils.engine.profiles import TrainingSettings
+from clusterage_utils.survey.mock import make_wcs
+from clusterage_utils.survey.products import catalogue_filenames, image_filename
 
 #: Training settings of the learnable toy (tests): tiny, fast, one seed.
 TOY = TrainingSettings(width=1 / 16, epochs=25, patience=25, batch_size=32, learning_rate=2e-3, rotations="random",

@@ -36,17 +36,41 @@ def test_every_module_declares_all():
         assert hasattr(mod, "__all__") or m.ispkg, f"{m.name} has no __all__"
 
 
-def test_analysis_modules_do_not_import_the_build():
-    """One direction only: the build uses the chapters, the chapters never use the build."""
+#: The package's layers, bottom up: a module imports only from its own layer and the ones below.
+LAYERS = ("shared", "survey", "engine", "analysis", "book", "cli")
+
+
+def _layer(module: str) -> str:
+    parts = module.split(".")
+    if len(parts) > 1 and parts[1] in LAYERS:
+        return parts[1]
+    return "cli" if parts[-1] == "cli" else "shared"
+
+
+def test_every_layer_imports_only_from_below():
+    """survey < engine < analysis < book < the CLI, with the shared modules (constants, sweeps, metrics, paths)
+    at the bottom: read from every module's imports (lazy ones inside functions included)."""
     import ast
     from pathlib import Path
 
     root = Path(__file__).resolve().parent.parent / "clusterage_utils"
-    for path in list((root / "chapters").glob("*.py")) + [root / "study.py", root / "metrics.py", root / "page.py"]:
-        tree = ast.parse(path.read_text())
-        for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom) and node.module:
-                assert not node.module.endswith(("build", "cost", "cli")), (path.name, node.module)
+    layers = {f"{name}": i for i, name in enumerate(LAYERS)}
+    up = []
+    for path in root.rglob("*.py"):
+        rel = path.relative_to(root.parent).with_suffix("")
+        module = ".".join(rel.parts[:-1] if rel.name == "__init__" else rel.parts)
+        package = module if rel.name == "__init__" else module.rsplit(".", 1)[0]
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.ImportFrom) or not node.level:
+                continue
+            base = package.split(".")[:len(package.split(".")) - node.level + 1]
+            targets = [".".join(base + [node.module])] if node.module else [".".join(base + [a.name]) for a in
+                                                                             node.names]
+            for target in targets:
+                if layers[_layer(target)] > layers[_layer(module)]:
+                    up.append(f"{module} -> {target}")
+    assert not up, up
+    assert _layer("clusterage_utils.engine.training") == "engine" and _layer("clusterage_utils.sweeps") == "shared"
 
 
 def test_publish_workflow_passes_githubs_schema():

@@ -2,15 +2,15 @@
 import numpy as np
 import pytest
 
-from clusterage_utils.attribution import integrated_gradients, occlusion_map, radial_profile
+from clusterage_utils.analysis.attribution import integrated_gradients, occlusion_map, radial_profile
 
 pytestmark = pytest.mark.engine
 
 
 @pytest.fixture(scope="module")
 def small_model():
-    from clusterage_utils.model import build_cnn
-    from clusterage_utils.runtime import seed_everything
+    from clusterage_utils.engine.model import build_cnn
+    from clusterage_utils.engine.runtime import seed_everything
 
     seed_everything(0)
     return build_cnn((24, 24, 2), width=1 / 16, learning_rate=1e-3, seed=0)
@@ -34,7 +34,7 @@ def test_occlusion_and_radial_profile(small_model):
     assert prof[0, 0] == 1.0 and prof[0, -1] == 0.0 and len(r) == prof.shape[1]
 
 def test_attribution_profiles_and_cumulative_share():
-    from clusterage_utils.attribution import cumulative_fraction, profiles_by_age
+    from clusterage_utils.analysis.attribution import cumulative_fraction, profiles_by_age
 
     yy, xx = np.mgrid[0:24, 0:24]
     r = np.hypot(xx - 11.5, yy - 11.5)

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from clusterage_utils.browser import BOOK_PAGES, check_links, check_pages, find_chromium
-from clusterage_utils.build import BookBuildError, build_book, publish_site
-from clusterage_utils.chapters import NOTEBOOKS, STUDY_CHAPTERS, all_experiments
-from clusterage_utils.profiles import get_profile
+from clusterage_utils.analysis.chapters import NOTEBOOKS, STUDY_CHAPTERS, all_experiments
+from clusterage_utils.book.browser import BOOK_PAGES, check_links, check_pages, find_chromium
+from clusterage_utils.book.build import BookBuildError, build_book, publish_site
+from clusterage_utils.engine.profiles import get_profile
 
 pytestmark = pytest.mark.book
 
@@ -57,7 +57,7 @@ def test_no_page_shows_the_build_machines_paths(built_book):
 
 
 def test_compute_page_numbers_are_the_stores(built_book):
-    from clusterage_utils.store import ResultsStore
+    from clusterage_utils.engine.store import ResultsStore
 
     index, root = built_book
     page = re.sub(r"<[^>]+>", "", (index.parent / "book" / "compute.html").read_text())
@@ -67,7 +67,7 @@ def test_compute_page_numbers_are_the_stores(built_book):
 
 def test_second_build_retrains_nothing(built_book, monkeypatch):
     index, root = built_book
-    import clusterage_utils.training as training
+    import clusterage_utils.engine.training as training
 
     def no_training(*a, **k):
         raise AssertionError("a rebuild with no change must not train")
@@ -125,9 +125,9 @@ def test_publish_site_offers_the_results_store(built_book, monkeypatch):
 
 
 def test_measured_cost_accounts_for_every_record(built_book, capsys, monkeypatch):
+    from clusterage_utils.book.cost import measured_cost
     from clusterage_utils.cli import main
-    from clusterage_utils.cost import measured_cost
-    from clusterage_utils.store import ResultsStore
+    from clusterage_utils.engine.store import ResultsStore
 
     _, root = built_book
     monkeypatch.setenv("CLUSTERAGE_ROOT", str(root))

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from clusterage_utils.chapters import (
+from clusterage_utils.analysis.chapters import (
     NOTEBOOKS,
     all_experiments,
     chapter_experiments,
@@ -13,10 +13,10 @@ from clusterage_utils.chapters import (
     chapter_notebook,
     page_settings,
 )
-from clusterage_utils.chapters.leakage import leakage_table
-from clusterage_utils.chapters.masking import check_cases, sweep_steps
-from clusterage_utils.chapters.truth_tests import truth_verdict, verdict_text
-from clusterage_utils.profiles import get_profile
+from clusterage_utils.analysis.chapters.leakage import leakage_table
+from clusterage_utils.analysis.chapters.masking import check_cases, sweep_steps
+from clusterage_utils.analysis.chapters.truth_tests import truth_verdict, verdict_text
+from clusterage_utils.engine.profiles import get_profile
 from clusterage_utils.sweeps import MaskKind, Sweep
 
 SMOKE = get_profile("smoke")
@@ -95,9 +95,9 @@ def test_core_extensions_train_a_subset_that_still_answers_each_question():
 
     import pytest
 
-    from clusterage_utils.chapters import chapter_experiments, leakage, normalisation, truth_tests
-    from clusterage_utils.chapters.common import unique
-    from clusterage_utils.profiles import get_profile
+    from clusterage_utils.analysis.chapters import chapter_experiments, leakage, normalisation, truth_tests
+    from clusterage_utils.analysis.chapters.common import unique
+    from clusterage_utils.engine.profiles import get_profile
 
     core = get_profile("laptop")
     full = dataclasses.replace(core, extensions="full")
@@ -120,7 +120,7 @@ def test_core_extensions_train_a_subset_that_still_answers_each_question():
 def test_pc_to_px_table_says_how_much_of_a_group_the_pixel_grid_covers():
     from types import SimpleNamespace
 
-    from clusterage_utils.chapters.physical_masks import pc_to_px_table
+    from clusterage_utils.analysis.chapters.physical_masks import pc_to_px_table
 
     cat = pd.DataFrame({"distance_group": ["near", "near", "far", "far"], "pc_per_px": [1.0, 2.0, 4.0, 4.0]})
     data = SimpleNamespace(catalogue=cat, shape=(5, 112, 112))
@@ -185,7 +185,7 @@ def test_page_settings_bind_the_method_once():
 
 
 def test_numbers_for_prose_say_what_they_count():
-    from clusterage_utils.chapters import disagreements, leakage, masking, significance, truth_tests
+    from clusterage_utils.analysis.chapters import disagreements, leakage, masking, significance, truth_tests
     from clusterage_utils.constants import APERTURE_DIAMETER_PX
 
     settings = page_settings("smoke")
@@ -230,7 +230,7 @@ def test_numbers_for_prose_say_what_they_count():
         "level_pct": 95, "n_pairs": 2, "n_sig_mock": 1, "n_real": 1, "n_sig_real": 1, "n_agree": 1}
     cat = pd.DataFrame({"distance_group": ["near", "near", "far"], "galaxy_id": ["IC_5332", "NGC_628C", "NGC_1566"],
                         "log_age": [7.0, 8.0, 9.0], "pc_per_px": [1.0, 1.0, 3.0]})
-    from clusterage_utils.chapters import distance
+    from clusterage_utils.analysis.chapters import distance
 
     groups, numbers = distance.group_table(cat)
     assert numbers["near_galaxies"] == "IC 5332, NGC 628C" and numbers["far_pc_per_px"] == 3.0

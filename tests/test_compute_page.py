@@ -1,8 +1,8 @@
 """The compute page's numbers: profiles and the saved benchmark tables, computed, never typed."""
 import math
 
-from clusterage_utils import compute_page
-from clusterage_utils.profiles import get_profile
+from clusterage_utils.book import compute_page
+from clusterage_utils.engine.profiles import get_profile
 
 
 def test_profile_numbers_name_what_core_leaves_out():
@@ -29,8 +29,8 @@ def test_benchmark_numbers_come_from_the_saved_tables():
 def test_accelerator_numbers_say_whether_a_gpu_measured_the_engine(tmp_path, monkeypatch):
     import pandas as pd
 
-    import clusterage_utils.compute_page as page
-    import clusterage_utils.cost as cost
+    import clusterage_utils.book.compute_page as page
+    import clusterage_utils.book.cost as cost
 
     monkeypatch.setattr(cost, "_results_dir", lambda: tmp_path)
     numbers, table = page.accelerator_numbers()

@@ -2,10 +2,10 @@
 
 
 def test_plan_counts_trainings():
-    from clusterage_utils.chapters import all_experiments
-    from clusterage_utils.chapters.truth_tests import TRUTH_CASES, couplings
-    from clusterage_utils.cost import plan
-    from clusterage_utils.profiles import get_profile
+    from clusterage_utils.analysis.chapters import all_experiments
+    from clusterage_utils.analysis.chapters.truth_tests import TRUTH_CASES, couplings
+    from clusterage_utils.book.cost import plan
+    from clusterage_utils.engine.profiles import get_profile
 
     smoke = get_profile("smoke")
     df = plan("smoke", n_train=64)
@@ -22,8 +22,8 @@ def test_plan_from_a_gpu_benchmark_table_scales_with_its_speed(tmp_path):
     import pandas as pd
     import pytest
 
-    from clusterage_utils.cost import plan
-    from clusterage_utils.profiles import get_profile
+    from clusterage_utils.book.cost import plan
+    from clusterage_utils.engine.profiles import get_profile
 
     t = get_profile("gpu").training
     row = {"width": t.width, "precision": t.precision, "kind": "engine", "workers": 1, "backend": "jax",
@@ -43,7 +43,7 @@ def test_plan_from_a_gpu_benchmark_table_scales_with_its_speed(tmp_path):
 def test_benchmark_results_round_trip(tmp_path, monkeypatch):
     import pandas as pd
 
-    import clusterage_utils.cost as cost
+    import clusterage_utils.book.cost as cost
 
     monkeypatch.setattr(cost, "_results_dir", lambda: tmp_path)
     assert cost.benchmark_results("nothing") is None
@@ -56,7 +56,7 @@ def test_benchmark_numbers_average_the_matching_rows_and_read_nan_for_what_is_mi
     import numpy as np
     import pandas as pd
 
-    from clusterage_utils.cost import benchmark_numbers
+    from clusterage_utils.book.cost import benchmark_numbers
 
     table = pd.DataFrame({"setting": ["a", "a", "b"], "panel": ["p", "q", "p"], "x": [1.0, 3.0, 5.0]})
     got = benchmark_numbers(table, {"a": ("a", "x"), "b": ("b", "x"), "none": ("c", "x"), "col": ("a", "y")})

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from helpers import write_products
 
-from clusterage_utils.curation import curate
-from clusterage_utils.cutouts import open_cutouts
-from clusterage_utils.products import ProductError
+from clusterage_utils.survey.curation import curate
+from clusterage_utils.survey.cutouts import open_cutouts
+from clusterage_utils.survey.products import ProductError
 
 
 def test_known_position_is_centred_in_every_band(tmp_path):
@@ -38,7 +38,7 @@ def test_class_filter_and_ages(tmp_path):
     assert cf.attrs["age_column"] == "PHANGS_SED_AGE" and cf.source == "phangs"
 
 def test_mock_survey_curates_one_cutout_per_cluster_with_truth(smoke_survey, smoke_cutouts):
-    from clusterage_utils.mock import read_manifest
+    from clusterage_utils.survey.mock import read_manifest
 
     cf = open_cutouts(smoke_cutouts)
     assert cf.n == read_manifest(smoke_survey)["n_clusters"]

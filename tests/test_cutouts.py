@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from helpers import write_study_file
 
-from clusterage_utils.cutouts import CutoutFileError, open_cutouts
+from clusterage_utils.survey.cutouts import CutoutFileError, open_cutouts
 
 
 def test_study_file_opens_and_streams(tmp_path):
@@ -40,7 +40,7 @@ def test_open_missing_file(tmp_path):
 # ------------------------------------------------------------------------------------------------ fingerprint
 def _fresh(p):
     """The fingerprint computed from the file itself (no memory or disk cache)."""
-    from clusterage_utils import cutouts
+    from clusterage_utils.survey import cutouts
 
     cutouts._MEMO.clear()
     with h5py.File(p) as h5:
@@ -52,7 +52,7 @@ def _fresh(p):
 def test_fingerprint_covers_every_byte_training_reads(tmp_path, change):
     import shutil
 
-    from clusterage_utils.cutouts import file_fingerprint
+    from clusterage_utils.survey.cutouts import file_fingerprint
 
     a = write_study_file(tmp_path / "a.h5", n=40)
     with h5py.File(a, "r+") as f:
@@ -83,7 +83,7 @@ def test_fingerprint_covers_every_byte_training_reads(tmp_path, change):
 
 
 def test_fingerprint_ignores_volatile_attributes_and_where_the_file_lies(tmp_path):
-    from clusterage_utils.cutouts import file_fingerprint
+    from clusterage_utils.survey.cutouts import file_fingerprint
 
     a = write_study_file(tmp_path / "a.h5")
     (tmp_path / "elsewhere").mkdir()
@@ -98,8 +98,8 @@ def test_fingerprint_ignores_volatile_attributes_and_where_the_file_lies(tmp_pat
 
 
 def test_recuration_gives_the_same_fingerprint_and_priming_matches_a_scan(smoke_survey, smoke_cutouts, tmp_path):
-    from clusterage_utils.curation import curate
-    from clusterage_utils.cutouts import file_fingerprint
+    from clusterage_utils.survey.curation import curate
+    from clusterage_utils.survey.cutouts import file_fingerprint
 
     again = tmp_path / "again.h5"
     curate(smoke_survey, again, progress=False)      # primes the cache from what it wrote
@@ -109,7 +109,7 @@ def test_recuration_gives_the_same_fingerprint_and_priming_matches_a_scan(smoke_
 def test_fingerprint_is_cached_per_file_version_and_survives_a_broken_cache(tmp_path, monkeypatch):
     import shutil
 
-    from clusterage_utils import cutouts
+    from clusterage_utils.survey import cutouts
 
     p = write_study_file(tmp_path / "a.h5")
     monkeypatch.setenv("CLUSTERAGE_CACHE_DIR", str(tmp_path / "cache"))
@@ -145,7 +145,7 @@ def test_opening_never_writes_the_data_file(tmp_path):
 def test_writer_refuses_nan_pixels_naming_the_cluster(tmp_path):
     import pandas as pd
 
-    from clusterage_utils.cutouts import CutoutWriter
+    from clusterage_utils.survey.cutouts import CutoutWriter
 
     w = CutoutWriter(tmp_path / "w.h5", 16)
     img = np.ones((3, 5, 16, 16), np.float32)

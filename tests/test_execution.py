@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 from helpers import TOY, write_study_file
 
-from clusterage_utils.execution import run_experiments
-from clusterage_utils.experiments import (
+from clusterage_utils.engine.execution import run_experiments
+from clusterage_utils.engine.experiments import (
     Experiment,
 )
-from clusterage_utils.store import ResultsStore
+from clusterage_utils.engine.store import ResultsStore
 
 pytestmark = pytest.mark.engine
 
@@ -27,7 +27,7 @@ def test_worker_pool_matches_sequential_single_thread_runs(toy_file, tmp_path):
     for col in ("test_scatter_dex", "val_scatter_dex", "train_scatter_dex"):
         np.testing.assert_array_equal(pool[col], seq[col])
     rec = ResultsStore(tmp_path / "pool").get(pool["key"].iloc[0])
-    from clusterage_utils.runtime import backend_name
+    from clusterage_utils.engine.runtime import backend_name
 
     runtime = rec["runtime"]
     assert runtime["backend"] == backend_name() and runtime["input_mode"] == "memory"
@@ -43,7 +43,7 @@ def test_worker_pool_matches_sequential_single_thread_runs(toy_file, tmp_path):
         run_experiments(exps, toy_file, tmp_path / "x", scheduler="slurm", progress=False)
 
 def test_wrong_shape_file_is_refused(tmp_path):
-    from clusterage_utils.cutouts import CutoutFileError
+    from clusterage_utils.survey.cutouts import CutoutFileError
 
     p = write_study_file(tmp_path / "bad.h5", image_cutouts=np.zeros((6, 5, 32, 30), np.float32))
     with pytest.raises(CutoutFileError, match="image_cutouts"):

@@ -5,7 +5,7 @@ import json
 import pytest
 from helpers import TOY
 
-from clusterage_utils.experiments import (
+from clusterage_utils.engine.experiments import (
     Experiment,
     fig4_cases,
     fig5_cases,
@@ -14,7 +14,7 @@ from clusterage_utils.experiments import (
     parse_case,
     study_cases,
 )
-from clusterage_utils.profiles import TrainingSettings, get_profile
+from clusterage_utils.engine.profiles import TrainingSettings, get_profile
 from clusterage_utils.sweeps import MaskKind, Sweep
 
 

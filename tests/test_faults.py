@@ -139,10 +139,10 @@ def test_nan_or_inf_cutout_is_refused_naming_index_and_band(smoke_copy, tmp_path
 
 @pytest.mark.slow
 def test_changed_file_does_not_get_the_old_results_and_the_store_says_so(toy_copy, tmp_path, capsys):
-    from clusterage_utils.cutouts import open_cutouts
-    from clusterage_utils.experiments import named_experiments
-    from clusterage_utils.profiles import get_profile
-    from clusterage_utils.store import ResultsStore, record_key
+    from clusterage_utils.engine.experiments import named_experiments
+    from clusterage_utils.engine.profiles import get_profile
+    from clusterage_utils.engine.store import ResultsStore, record_key
+    from clusterage_utils.survey.cutouts import open_cutouts
 
     assert run_cli(["run", "--profile", "smoke", "--experiments", "five_band_full_none", "--data", toy_copy,
                     "--store", tmp_path / "s"], capsys)[0] == 0
@@ -260,9 +260,9 @@ def test_full_disk_is_named_and_leaves_nothing(tmp_path, smoke_survey, command):
 @pytest.fixture(scope="module")
 def one_record(toy_file, tmp_path_factory):
     """A store holding one real record (smoke training on the toy file)."""
-    from clusterage_utils.execution import run_experiments
-    from clusterage_utils.experiments import named_experiments
-    from clusterage_utils.profiles import get_profile
+    from clusterage_utils.engine.execution import run_experiments
+    from clusterage_utils.engine.experiments import named_experiments
+    from clusterage_utils.engine.profiles import get_profile
 
     root = tmp_path_factory.mktemp("store") / "s"
     run_experiments(named_experiments("five_band_full_none", get_profile("smoke")), toy_file, root, progress=False)
@@ -273,7 +273,7 @@ def one_record(toy_file, tmp_path_factory):
 @pytest.mark.parametrize("damage", ["truncated", "without test_scatter_dex and history", "not an object",
                                     "key of another record"])
 def test_invalid_record_is_named_set_aside_and_trained_again(one_record, toy_file, tmp_path, capsys, damage):
-    from clusterage_utils.store import InvalidRecordError, ResultsStore
+    from clusterage_utils.engine.store import InvalidRecordError, ResultsStore
 
     root = tmp_path / "s"
     shutil.copytree(one_record, root)
@@ -307,7 +307,7 @@ def test_invalid_record_is_named_set_aside_and_trained_again(one_record, toy_fil
 
 
 def test_health_reports_records_set_aside(one_record, toy_file, tmp_path, capsys):
-    from clusterage_utils.store import ResultsStore
+    from clusterage_utils.engine.store import ResultsStore
 
     root = tmp_path / "s"
     shutil.copytree(one_record, root)
@@ -321,7 +321,7 @@ def test_health_reports_records_set_aside(one_record, toy_file, tmp_path, capsys
 
 def test_leftover_temporaries_are_ignored_and_cleaned_on_the_next_write(one_record, tmp_path):
     from clusterage_utils._atomic import STALE_AFTER_S, temporary_prefix
-    from clusterage_utils.store import ResultsStore
+    from clusterage_utils.engine.store import ResultsStore
 
     root = tmp_path / "s"
     shutil.copytree(one_record, root)
@@ -346,7 +346,7 @@ def test_leftover_temporaries_are_ignored_and_cleaned_on_the_next_write(one_reco
 
 
 def test_six_processes_create_one_store_at_once(tmp_path):
-    from clusterage_utils.store import ResultsStore  # noqa: F401  (imported once, before the forks)
+    from clusterage_utils.engine.store import ResultsStore  # noqa: F401  (imported once, before the forks)
 
     ctx = multiprocessing.get_context("fork")
     for trial in range(8):
@@ -365,7 +365,7 @@ def test_six_processes_create_one_store_at_once(tmp_path):
 def test_store_json_appearing_while_a_store_is_created_is_its_own(tmp_path, monkeypatch):
     """The interleaving the stress test above hits now and then: this process finds no store.json, another renames
     its store.json into place, this one then lists the folder."""
-    from clusterage_utils.store import ResultsStore
+    from clusterage_utils.engine.store import ResultsStore
 
     root = tmp_path / "s"
     ResultsStore(root)                                # the other process, done
@@ -383,7 +383,7 @@ def test_store_json_appearing_while_a_store_is_created_is_its_own(tmp_path, monk
 
 
 def _create_store(root, barrier):
-    from clusterage_utils.store import ResultsStore
+    from clusterage_utils.engine.store import ResultsStore
 
     barrier.wait()
     ResultsStore(root)
@@ -391,10 +391,10 @@ def _create_store(root, barrier):
 
 def test_a_task_locked_by_another_process_is_waited_for_not_trained_twice(one_record, toy_file, tmp_path,
                                                                             monkeypatch):
-    import clusterage_utils.execution as ex
-    from clusterage_utils.cutouts import open_cutouts
-    from clusterage_utils.experiments import Experiment
-    from clusterage_utils.store import ResultsStore
+    import clusterage_utils.engine.execution as ex
+    from clusterage_utils.engine.experiments import Experiment
+    from clusterage_utils.engine.store import ResultsStore
+    from clusterage_utils.survey.cutouts import open_cutouts
 
     root = tmp_path / "s"
     shutil.copytree(one_record, root)
@@ -419,7 +419,7 @@ def test_a_task_locked_by_another_process_is_waited_for_not_trained_twice(one_re
 
 
 def _train_under_lock(root, name, rec, holding, release):
-    from clusterage_utils.store import ResultsStore
+    from clusterage_utils.engine.store import ResultsStore
 
     store = ResultsStore(root)
     with store.lock(name):
@@ -451,7 +451,7 @@ def _pool_run(smoke_copy, store, tmp_path):
 
 @pytest.mark.slow
 def test_sigterm_stops_a_pool_run_and_its_workers_leaving_finished_records_only(smoke_copy, tmp_path):
-    from clusterage_utils.store import ResultsStore
+    from clusterage_utils.engine.store import ResultsStore
 
     store = tmp_path / "s"
     proc, workers = _pool_run(smoke_copy, store, tmp_path)
@@ -496,7 +496,7 @@ def test_sigkilled_mock_leaves_a_temporary_the_next_run_removes(tmp_path):
     proc.kill()
     proc.communicate(timeout=30)
     assert leftovers(tmp_path) and not out.exists()
-    from clusterage_utils.mock import MockSurveyConfig, make_mock_survey
+    from clusterage_utils.survey.mock import MockSurveyConfig, make_mock_survey
 
     make_mock_survey(out, MockSurveyConfig(fraction=0.01, galaxies=("IC_5332",)), progress=False)
     assert out.is_dir() and not leftovers(tmp_path)

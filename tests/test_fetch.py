@@ -1,11 +1,11 @@
 """Fetching real products (URLs and a local mirror; no network in tests)."""
 from helpers import write_products
 
-from clusterage_utils.curation import curate
+from clusterage_utils.survey.curation import curate
 
 
 def test_fetch_url_building_and_mirror(tmp_path):
-    from clusterage_utils.fetch import catalogue_bundle_url, fetch_phangs, image_urls
+    from clusterage_utils.survey.fetch import catalogue_bundle_url, fetch_phangs, image_urls
 
     urls = image_urls("NGC_628C")
     assert urls["F438W"] == ("https://archive.stsci.edu/hlsps/phangs-hst/ngc628c/"

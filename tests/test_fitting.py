@@ -5,13 +5,13 @@ import numpy as np
 import pytest
 from helpers import TOY
 
-from clusterage_utils.cutouts import open_cutouts
-from clusterage_utils.experiments import Experiment, masking_sweep
-from clusterage_utils.fitting import choose_pipeline
-from clusterage_utils.inputs import AmortisedInputs, InputSource, index_stream, numpy_batches
-from clusterage_utils.preprocessing import visible_pixels
-from clusterage_utils.profiles import Profile
-from clusterage_utils.runtime import backend_name
+from clusterage_utils.engine.experiments import Experiment, masking_sweep
+from clusterage_utils.engine.fitting import choose_pipeline
+from clusterage_utils.engine.inputs import AmortisedInputs, InputSource, index_stream, numpy_batches
+from clusterage_utils.engine.preprocessing import visible_pixels
+from clusterage_utils.engine.profiles import Profile
+from clusterage_utils.engine.runtime import backend_name
+from clusterage_utils.survey.cutouts import open_cutouts
 from clusterage_utils.sweeps import MaskKind, Sweep
 
 pytestmark = pytest.mark.engine
@@ -39,7 +39,7 @@ def test_memory_and_streamed_input_train_the_same_network(toy_file, masking):
     """Input in memory (tf.data on TensorFlow, the device-resident compiled loop on JAX) and streamed input (a
     numpy generator through Keras' fit) show the network the same batches: the same training, to float noise
     (bit for bit on TensorFlow)."""
-    from clusterage_utils.training import train_amortised, train_experiment
+    from clusterage_utils.engine.training import train_amortised, train_experiment
 
     cf = open_cutouts(toy_file)
     runs = {}
@@ -66,8 +66,8 @@ def test_memory_and_streamed_input_train_the_same_network(toy_file, masking):
 def test_device_resident_batches_equal_the_numpy_generator(toy_file, amortised):
     """The resident pipeline's batches, made on the JAX device from indices, are the numpy generator's."""
     pytest.importorskip("jax")
-    from clusterage_utils.resident import ResidentInputs, stack_batches
-    from clusterage_utils.training import mask_grid, mask_table, visible_for
+    from clusterage_utils.engine.resident import ResidentInputs, stack_batches
+    from clusterage_utils.engine.training import mask_grid, mask_table, visible_for
 
     cf = open_cutouts(toy_file)
     src = InputSource(cf, "five_band", "instance", "memory")
@@ -105,9 +105,9 @@ def test_networks_of_one_shape_share_their_compiled_epoch():
     """A book trains hundreds of networks of a few shapes: each shape (and learning-rate schedule) compiles once,
     whatever the layers' names and initial weights."""
     pytest.importorskip("jax")
-    from clusterage_utils.model import build_cnn
-    from clusterage_utils.recipe import learning_rate
-    from clusterage_utils.resident import _compiled
+    from clusterage_utils.engine.model import build_cnn
+    from clusterage_utils.engine.recipe import learning_rate
+    from clusterage_utils.engine.resident import _compiled
 
     def net(seed, steps, channels=5):
         m = build_cnn((24, 24, channels), width=1 / 16, seed=seed, learning_rate=learning_rate(QUICK, steps))

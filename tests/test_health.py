@@ -3,7 +3,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from clusterage_utils.health import (
+from clusterage_utils.analysis.health import (
     STILL_IMPROVING_GAIN,
     exchangeable_seed_ranges,
     health_report,
@@ -159,7 +159,7 @@ def test_health_summary_reports_the_floor_only_with_predictions():
 
 
 def test_seed_range_parts_split_the_groups_from_the_rest_and_survive_one_seed():
-    from clusterage_utils.health import seed_range_parts
+    from clusterage_utils.analysis.health import seed_range_parts
 
     cases = pd.DataFrame({"case": ["a", "b", "c"], "n_seeds": [3, 3, 3], "labels": "reference",
                           "group": [None, "near", "far"], "n_test": [300, 80, 90],
@@ -173,7 +173,7 @@ def test_seed_range_parts_split_the_groups_from_the_rest_and_survive_one_seed():
 
 
 def test_study_seed_range_parts_match_each_part_to_its_test_sizes():
-    from clusterage_utils.health import study_seed_range_parts
+    from clusterage_utils.analysis.health import study_seed_range_parts
 
     cases = pd.DataFrame({"case": ["a", "b", "c"], "n_seeds": [3, 3, 3], "labels": "reference",
                           "group": [None, "near", "far"], "n_test": [600, 60, 70]})

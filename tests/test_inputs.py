@@ -3,15 +3,15 @@ import numpy as np
 import pytest
 from helpers import write_study_file
 
-from clusterage_utils.cutouts import open_cutouts
-from clusterage_utils.inputs import (
+from clusterage_utils.engine.inputs import (
     InputSource,
     augment,
     dihedral_permutations,
     epoch_items,
     numpy_batches,
 )
-from clusterage_utils.preprocessing import visible_pixels
+from clusterage_utils.engine.preprocessing import visible_pixels
+from clusterage_utils.survey.cutouts import open_cutouts
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +75,7 @@ def test_tensor_and_generator_pipelines_give_identical_batches(small_file, rotat
     y = np.linspace(0, 1, len(train_idx)).astype(np.float32)
     mem = InputSource(cf, "five_band", "instance", "memory")
     stream = InputSource(cf, "five_band", "instance", "stream")
-    from clusterage_utils.tfdata import tensor_dataset
+    from clusterage_utils.engine.tfdata import tensor_dataset
 
     ds = tensor_dataset(mem.preprocessed(vis), train_idx, y, 16, rotations, seed=5, flips=flips)
     n_batches = -(-len(epoch_items(len(y), rotations, 5, 0)) // 16)
@@ -118,10 +118,10 @@ def test_preprocessed_with_one_mask_per_cutout(small_file):
 @pytest.mark.parametrize("kind", ["mask_centre", "keep_centre"])
 def test_amortised_masks_in_the_graph_equal_the_numpy_pipeline(small_file, kind):
     """An amortised model's batches (a mask drawn per item, normalised in the graph) are the generator's."""
-    from clusterage_utils.experiments import Experiment
-    from clusterage_utils.profiles import TrainingSettings
-    from clusterage_utils.tfdata import masked_tensor_dataset
-    from clusterage_utils.training import mask_grid, mask_table, visible_for
+    from clusterage_utils.engine.experiments import Experiment
+    from clusterage_utils.engine.profiles import TrainingSettings
+    from clusterage_utils.engine.tfdata import masked_tensor_dataset
+    from clusterage_utils.engine.training import mask_grid, mask_table, visible_for
 
     cf = open_cutouts(small_file)
     exp = Experiment(input="white_light", mask=kind, diameter=4, masking="amortised",
@@ -146,11 +146,11 @@ def test_amortised_masks_in_the_graph_equal_the_numpy_pipeline(small_file, kind)
 
 def test_graph_masking_evaluation_batches_equal_numpy(small_file):
     """An amortised model is evaluated at each grid diameter on exactly the inputs a retrained model sees."""
-    from clusterage_utils.experiments import Experiment
-    from clusterage_utils.inputs import AmortisedInputs
-    from clusterage_utils.profiles import TrainingSettings
-    from clusterage_utils.tfdata import GraphMasking
-    from clusterage_utils.training import mask_grid, mask_table
+    from clusterage_utils.engine.experiments import Experiment
+    from clusterage_utils.engine.inputs import AmortisedInputs
+    from clusterage_utils.engine.profiles import TrainingSettings
+    from clusterage_utils.engine.tfdata import GraphMasking
+    from clusterage_utils.engine.training import mask_grid, mask_table
 
     cf = open_cutouts(small_file)
     exp = Experiment(mask="mask_centre", diameter=4, masking="amortised",
@@ -166,7 +166,7 @@ def test_graph_masking_evaluation_batches_equal_numpy(small_file):
 
 
 def test_visible_ranges_cover_only_the_masks_drawn():
-    from clusterage_utils.inputs import visible_ranges
+    from clusterage_utils.engine.inputs import visible_ranges
 
     raw = np.arange(2 * 4 * 4 * 2, dtype=np.float32).reshape(2, 4, 4, 2)
     masks = np.zeros((3, 4, 4), bool)

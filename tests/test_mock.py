@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from scipy.stats import spearmanr
 
-from clusterage_utils import photometry as ph
-from clusterage_utils.mock import (
+from clusterage_utils.survey import photometry as ph
+from clusterage_utils.survey.mock import (
     MockSurveyConfig,
     draw_detected_masses,
     make_mock_survey,
@@ -145,7 +145,7 @@ def test_interrupted_run_leaves_nothing(tmp_path, monkeypatch):
             raise KeyboardInterrupt
         return real(*a, **k)
 
-    import clusterage_utils.mock.writing as writing
+    import clusterage_utils.survey.mock.writing as writing
 
     real = writing._write_catalogues
     monkeypatch.setattr(writing, "_write_catalogues", boom)

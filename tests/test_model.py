@@ -3,7 +3,7 @@ import pytest
 
 
 def test_mixed_precision_model_keeps_float32_output():
-    from clusterage_utils.model import build_cnn, resolve_precision
+    from clusterage_utils.engine.model import build_cnn, resolve_precision
 
     m = build_cnn((24, 24, 5), width=1 / 16, precision="mixed_bfloat16")
     assert m.layers[0].compute_dtype == "bfloat16" and m.layers[-1].compute_dtype == "float32"
@@ -14,7 +14,7 @@ def test_mixed_precision_model_keeps_float32_output():
 
 
 def test_dense_floor_widens_only_the_narrow_dense_layers():
-    from clusterage_utils.model import build_cnn
+    from clusterage_utils.engine.model import build_cnn
 
     def widths(m, kind):
         return [layer.units if kind == "dense" else layer.filters for layer in m.layers

@@ -1,7 +1,7 @@
 """A chapter's context: default paths, no hidden survey making, a header without the builder's paths."""
 import pytest
 
-from clusterage_utils.page import page_context
+from clusterage_utils.book.page import page_context
 from clusterage_utils.paths import default_cutouts_path, default_store_path, project_root
 
 
@@ -39,7 +39,7 @@ def test_header_says_what_a_profile_changes_for_groups_and_keep_centre_sweeps(to
 
 
 def test_health_box_words_the_page_health(toy_file, tmp_path):
-    from clusterage_utils.health import floor_text, health_box
+    from clusterage_utils.analysis.health import floor_text, health_box
 
     h = {"runs": 12, "worse_than_null": 1, "stuck": 0, "failed_seeds": 2, "still_improving": 3,
          "seed_range_p90": 0.1234, "seed_range_max": 0.2, "seed_range_max_case": "five_band_full_none",

@@ -3,7 +3,7 @@ bias it."""
 import numpy as np
 from photutils.aperture import CircularAnnulus
 
-from clusterage_utils.photometry import ANNULUS_PX, aperture_photometry
+from clusterage_utils.survey.photometry import ANNULUS_PX, aperture_photometry
 
 
 def test_sigma_clipped_sky_ignores_a_neighbour_in_the_annulus():

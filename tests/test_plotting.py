@@ -5,7 +5,7 @@ matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from clusterage_utils import plotting  # noqa: E402
+from clusterage_utils.analysis import plotting  # noqa: E402
 from clusterage_utils.constants import APERTURE_DIAMETER_PX  # noqa: E402
 from clusterage_utils.sweeps import MaskKind, Sweep  # noqa: E402
 
@@ -39,7 +39,12 @@ def test_masking_curves_and_case_bars_stamp_the_mock():
 
 
 def test_real_data_figures_say_whose_data():
-    from clusterage_utils.study import study_case_scores, study_model_scores, study_prediction_matrix, study_predictions
+    from clusterage_utils.analysis.study import (
+        study_case_scores,
+        study_model_scores,
+        study_prediction_matrix,
+        study_predictions,
+    )
 
     preds = study_predictions()
     cases = study_case_scores(preds)

@@ -3,7 +3,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from clusterage_utils.preprocessing import (
+from clusterage_utils.engine.preprocessing import (
     apply_mask,
     circle,
     make_split,
@@ -145,7 +145,7 @@ def test_authors_split_sizes_and_order():
 
 
 def test_kfold_split_tests_every_position_once():
-    from clusterage_utils.preprocessing import kfold_split
+    from clusterage_utils.engine.preprocessing import kfold_split
 
     n = 503
     parts = [kfold_split(n, 5, k, seed=42) for k in range(5)]
@@ -222,7 +222,7 @@ def test_nonlinear_normalisations(method):
 
 
 def test_overlap_fraction_of_splits():
-    from clusterage_utils.preprocessing import overlap_fraction, random_split, spatial_split
+    from clusterage_utils.engine.preprocessing import overlap_fraction, random_split, spatial_split
 
     rng = np.random.default_rng(0)
     n = 600

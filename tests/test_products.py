@@ -2,9 +2,9 @@
 import pytest
 from helpers import write_products
 
-from clusterage_utils.curation import curate
-from clusterage_utils.cutouts import open_cutouts
-from clusterage_utils.products import ProductError
+from clusterage_utils.survey.curation import curate
+from clusterage_utils.survey.cutouts import open_cutouts
+from clusterage_utils.survey.products import ProductError
 
 
 def test_missing_band_is_named(tmp_path):

@@ -4,9 +4,9 @@ import dataclasses
 import numpy as np
 import pytest
 
-from clusterage_utils.chapters.common import PageSettings
-from clusterage_utils.profiles import TrainingSettings
-from clusterage_utils.recipe import callbacks, learning_rate
+from clusterage_utils.analysis.chapters.common import PageSettings
+from clusterage_utils.engine.profiles import TrainingSettings
+from clusterage_utils.engine.recipe import callbacks, learning_rate
 from clusterage_utils.sweeps import MaskKind, Sweep
 
 
@@ -35,7 +35,7 @@ def test_early_stopping_waits_for_min_epochs():
 
 
 def test_steps_per_epoch_is_one_pass_or_the_minimum():
-    from clusterage_utils.recipe import steps_per_epoch
+    from clusterage_utils.engine.recipe import steps_per_epoch
 
     st = TrainingSettings(batch_size=32, rotations="random")
     assert steps_per_epoch(1478, st) == 47 and steps_per_epoch(459, st) == 15
@@ -49,7 +49,7 @@ def test_steps_per_epoch_is_one_pass_or_the_minimum():
 def test_a_minimum_of_steps_keys_results_only_when_set():
     import dataclasses
 
-    from clusterage_utils.experiments import parse_case
+    from clusterage_utils.engine.experiments import parse_case
 
     exp = parse_case("five_band_full_none")
     same = dataclasses.replace(exp, training=dataclasses.replace(exp.training, min_steps_per_epoch=0))
@@ -58,7 +58,7 @@ def test_a_minimum_of_steps_keys_results_only_when_set():
 
 
 def test_prediction_spread_and_init_seed():
-    from clusterage_utils.recipe import init_seed, prediction_spread
+    from clusterage_utils.engine.recipe import init_seed, prediction_spread
 
     y = np.array([0.0, 1.0, 2.0, 3.0])
     assert prediction_spread(y, y) == 1.0
@@ -71,7 +71,7 @@ def test_prediction_spread_and_init_seed():
 @pytest.mark.parametrize("field, default, other", [("collapse_restarts", 0, 2), ("min_dense_units", 4, 32),
                                                    ("clipnorm", 0.0, 1.0)])
 def test_new_recipe_fields_key_results_only_when_set(field, default, other):
-    from clusterage_utils.experiments import parse_case
+    from clusterage_utils.engine.experiments import parse_case
 
     exp = parse_case("five_band_full_none")       # default training settings: every field at its default
     same = dataclasses.replace(exp, training=dataclasses.replace(exp.training, **{field: default}))
@@ -80,7 +80,7 @@ def test_new_recipe_fields_key_results_only_when_set(field, default, other):
 
 
 def test_an_amortised_model_makes_its_passes_per_epoch():
-    from clusterage_utils.recipe import steps_per_epoch
+    from clusterage_utils.engine.recipe import steps_per_epoch
 
     st = TrainingSettings(batch_size=32, rotations="random", amortised_passes=3)
     assert steps_per_epoch(1478, st) == 47                     # a retrained model: one pass
@@ -89,8 +89,8 @@ def test_an_amortised_model_makes_its_passes_per_epoch():
 
 
 def test_amortised_passes_key_only_amortised_models():
-    from clusterage_utils.experiments import masking_sweep, parse_case
-    from clusterage_utils.profiles import get_profile
+    from clusterage_utils.engine.experiments import masking_sweep, parse_case
+    from clusterage_utils.engine.profiles import get_profile
 
     def with_passes(e, n):
         return dataclasses.replace(e, training=dataclasses.replace(e.training, amortised_passes=n))
@@ -105,8 +105,8 @@ def test_amortised_passes_key_only_amortised_models():
 
 
 def test_a_distance_group_sweep_makes_one_pass_per_epoch():
-    from clusterage_utils.chapters.masking import GROUP_AMORTISED_PASSES, sweep_experiments
-    from clusterage_utils.profiles import get_profile
+    from clusterage_utils.analysis.chapters.masking import GROUP_AMORTISED_PASSES, sweep_experiments
+    from clusterage_utils.engine.profiles import get_profile
 
     smoke = get_profile("smoke")
     prof = dataclasses.replace(smoke, training=dataclasses.replace(smoke.training, amortised_passes=3))
@@ -119,9 +119,9 @@ def test_a_distance_group_sweep_makes_one_pass_per_epoch():
 
 
 def test_ensemble_members_have_their_own_seeds_and_one_network_keeps_its_hash():
-    from clusterage_utils.experiments import parse_case
-    from clusterage_utils.profiles import get_profile
-    from clusterage_utils.recipe import init_seed, member_seed
+    from clusterage_utils.engine.experiments import parse_case
+    from clusterage_utils.engine.profiles import get_profile
+    from clusterage_utils.engine.recipe import init_seed, member_seed
 
     assert member_seed(3, 0) == 3                                  # one network: the experiment's own seed
     seeds = {member_seed(s, m) for s in range(5) for m in range(3)}
@@ -133,8 +133,8 @@ def test_ensemble_members_have_their_own_seeds_and_one_network_keeps_its_hash():
 
 
 def test_an_amortised_model_may_train_to_the_cap():
-    from clusterage_utils.experiments import masking_sweep, parse_case
-    from clusterage_utils.profiles import get_profile
+    from clusterage_utils.engine.experiments import masking_sweep, parse_case
+    from clusterage_utils.engine.profiles import get_profile
 
     st = TrainingSettings(epochs=15, patience=5, min_epochs=8, amortised_to_cap=True)
     (stop,) = callbacks(st, amortised=True)
@@ -153,8 +153,8 @@ def test_an_amortised_model_may_train_to_the_cap():
 
 
 def test_a_profile_s_group_training_reaches_only_the_distance_groups():
-    from clusterage_utils.chapters.masking import sweep_experiments
-    from clusterage_utils.profiles import GROUP_KFOLD, Profile, get_profile
+    from clusterage_utils.analysis.chapters.masking import sweep_experiments
+    from clusterage_utils.engine.profiles import GROUP_KFOLD, Profile, get_profile
 
     smoke = get_profile("smoke")
     prof = dataclasses.replace(smoke, group_training=GROUP_KFOLD)
@@ -173,8 +173,8 @@ def test_a_profile_s_group_training_reaches_only_the_distance_groups():
 
 
 def test_the_groups_evaluation_is_described_from_their_experiments():
-    from clusterage_utils.chapters import distance
-    from clusterage_utils.profiles import GROUP_KFOLD, get_profile
+    from clusterage_utils.analysis.chapters import distance
+    from clusterage_utils.engine.profiles import GROUP_KFOLD, get_profile
 
     smoke = get_profile("smoke")
     one = distance.group_evaluation(distance.experiments(PageSettings(smoke)))
@@ -187,8 +187,8 @@ def test_the_groups_evaluation_is_described_from_their_experiments():
 
 
 def test_a_profile_s_keep_centre_training_reaches_only_the_amortised_keep_centre_sweep():
-    from clusterage_utils.chapters.masking import sweep_experiments
-    from clusterage_utils.profiles import KEEP_CENTRE_EPOCHS, Profile, get_profile
+    from clusterage_utils.analysis.chapters.masking import sweep_experiments
+    from clusterage_utils.engine.profiles import KEEP_CENTRE_EPOCHS, Profile, get_profile
 
     smoke = get_profile("smoke")
     prof = dataclasses.replace(smoke, keep_centre_training={"epochs": 7})
@@ -206,7 +206,7 @@ def test_a_profile_s_keep_centre_training_reaches_only_the_amortised_keep_centre
 
 
 def test_settings_text_lists_a_profile_s_changes():
-    from clusterage_utils.profiles import GROUP_KFOLD, settings_text
+    from clusterage_utils.engine.profiles import GROUP_KFOLD, settings_text
 
     assert settings_text(GROUP_KFOLD) == "folds=5, collapse_spread=0.25, collapse_restarts=3"
     assert settings_text({}) == "none"

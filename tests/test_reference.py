@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from clusterage_utils.reference import galaxies, pc_per_px, pixel_scale_arcsec, study_scatter
+from clusterage_utils.survey.reference import galaxies, pc_per_px, pixel_scale_arcsec, study_scatter
 
 
 def test_pc_per_px_from_distance_and_scale():

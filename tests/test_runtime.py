@@ -4,14 +4,14 @@ import sys
 
 import pytest
 
-from clusterage_utils.runtime import backend_name
+from clusterage_utils.engine.runtime import backend_name
 
 pytestmark = pytest.mark.engine
 
 
 def test_threads_and_onednn_are_set_before_the_backend_starts():
     key = "tf_threads" if backend_name() == "tensorflow" else "threads"
-    code = ("from clusterage_utils.runtime import prepare_environment, seed_everything, runtime_info; "
+    code = ("from clusterage_utils.engine.runtime import prepare_environment, seed_everything, runtime_info; "
             "prepare_environment(1); seed_everything(0, threads=1); r = runtime_info(); "
             f"print(r['{key}'], r['onednn'], r['device'].split()[0], r['backend'])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -5,15 +5,15 @@ import json
 import pytest
 from helpers import TOY
 
-from clusterage_utils.execution import run_experiments
-from clusterage_utils.experiments import (
+from clusterage_utils.engine.execution import run_experiments
+from clusterage_utils.engine.experiments import (
     Experiment,
 )
-from clusterage_utils.store import ResultsStore, StoreError
+from clusterage_utils.engine.store import ResultsStore, StoreError
 
 
 def test_store_skips_done_and_redoes_killed_runs(toy_file, tmp_path, monkeypatch):
-    import clusterage_utils.training as training
+    import clusterage_utils.engine.training as training
 
     quick = dataclasses.replace(TOY, epochs=2, patience=2)
     exps = [Experiment(training=quick, seed=s) for s in (0, 1)]

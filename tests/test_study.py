@@ -6,8 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from clusterage_utils.reference import study_scatter
-from clusterage_utils.study import (
+from clusterage_utils.analysis.study import (
     StudyDataError,
     power_by_sample,
     released_runs_check,
@@ -19,6 +18,7 @@ from clusterage_utils.study import (
     study_seed_ranges,
     study_significance,
 )
+from clusterage_utils.survey.reference import study_scatter
 
 
 @pytest.fixture(scope="module")
@@ -47,11 +47,11 @@ def test_rescoring_reproduces_the_released_runs(preds):
 
 def test_model_spread_matches_the_released_table(preds):
     """The released table's spread is the population std of the 5 models' scatters."""
-    from clusterage_utils.study import study_model_scores
+    from clusterage_utils.analysis.study import study_model_scores
 
     per = study_model_scores(preds, n_boot=10)
     spread = per.groupby("configuration")["test_scatter_dex"].std(ddof=0)
-    from clusterage_utils.experiments import study_cases
+    from clusterage_utils.engine.experiments import study_cases
 
     t = study_scatter()
     t["case"] = study_cases()
@@ -121,7 +121,7 @@ def test_truncated_table(tmp_path):
 
 
 def test_violations_are_checked_against_the_study():
-    from clusterage_utils.study import violations_in_study
+    from clusterage_utils.analysis.study import violations_in_study
 
     viol = pd.DataFrame({"better": ["five_band_full_keep_centre_12_amortised", "white_light_full_mask_centre_24",
                                     "five_band_full_keep_centre_6"],
@@ -134,8 +134,8 @@ def test_violations_are_checked_against_the_study():
 
 
 def test_violations_are_described_and_an_empty_table_reads_none():
-    from clusterage_utils.health import monotonicity_violations
-    from clusterage_utils.study import violation_numbers, violations_in_study
+    from clusterage_utils.analysis.health import monotonicity_violations
+    from clusterage_utils.analysis.study import violation_numbers, violations_in_study
 
     def describe_violations(v):
         return violation_numbers(v)["viol_list"]

@@ -61,7 +61,7 @@ def test_the_axis_and_the_aperture_marker():
 
 
 def test_a_sweep_without_diameters_takes_the_grid_of_its_unit():
-    from clusterage_utils.profiles import TrainingSettings
+    from clusterage_utils.engine.profiles import TrainingSettings
 
     t = TrainingSettings(diameters_px=(0, 4), diameters_pc=(0, 30))
     assert Sweep(MaskKind.MASK_CENTRE).on_grid_of(t).diameters == (0, 4)

@@ -6,15 +6,15 @@ import pandas as pd
 import pytest
 from helpers import TOY
 
-from clusterage_utils.cutouts import open_cutouts
-from clusterage_utils.execution import run_experiments
-from clusterage_utils.experiments import (
+from clusterage_utils.engine.execution import run_experiments
+from clusterage_utils.engine.experiments import (
     Experiment,
     masking_sweep,
     parse_case,
 )
-from clusterage_utils.profiles import TrainingSettings
-from clusterage_utils.store import ResultsStore
+from clusterage_utils.engine.profiles import TrainingSettings
+from clusterage_utils.engine.store import ResultsStore
+from clusterage_utils.survey.cutouts import open_cutouts
 from clusterage_utils.sweeps import MaskKind, Sweep
 
 pytestmark = pytest.mark.engine
@@ -29,7 +29,7 @@ def test_toy_is_learnt_and_shuffled_labels_are_not(toy_file, tmp_path):
     assert shuf["test_scatter_dex"] > 0.8 * shuf["null_scatter_dex"], shuf["test_scatter_dex"]
 
 def test_seeded_training_is_reproducible(toy_file, tmp_path):
-    from clusterage_utils.training import train_experiment
+    from clusterage_utils.engine.training import train_experiment
 
     quick = dataclasses.replace(TOY, epochs=3, patience=3)
     e = Experiment(training=quick, mask="mask_centre", diameter=8)
@@ -46,9 +46,9 @@ def test_diameter_larger_than_cutout(toy_file, tmp_path):
 
 def test_amortised_and_retrained_use_identical_masks_and_normalisation(toy_file):
     """The amortised model's inputs at diameter d are exactly what a model retrained at d sees."""
-    from clusterage_utils.inputs import InputSource
-    from clusterage_utils.preprocessing import preprocess, visible_pixels
-    from clusterage_utils.training import mask_grid, visible_for
+    from clusterage_utils.engine.inputs import InputSource
+    from clusterage_utils.engine.preprocessing import preprocess, visible_pixels
+    from clusterage_utils.engine.training import mask_grid, visible_for
 
     quick = dataclasses.replace(TOY, diameters_px=(0, 4, 8, 12))
     am = Experiment(training=quick, mask="mask_centre", diameter=8, masking="amortised")
@@ -71,8 +71,8 @@ def test_amortised_and_retrained_use_identical_masks_and_normalisation(toy_file)
         am.training_group != am.hash
 
 def test_physical_scale_masks(toy_file):
-    from clusterage_utils.preprocessing import diameter_pc_to_px, visible_pixels
-    from clusterage_utils.training import visible_for
+    from clusterage_utils.engine.preprocessing import diameter_pc_to_px, visible_pixels
+    from clusterage_utils.engine.training import visible_for
 
     assert diameter_pc_to_px(100.0, 2.0) == 50.0
     np.testing.assert_allclose(diameter_pc_to_px([40, 40], [1.0, 4.0]), [40, 10])
@@ -90,10 +90,10 @@ def test_physical_scale_masks(toy_file):
     assert Experiment(training=TOY, mask="mask_centre", diameter=16).hash != e.hash
 
 def test_amortised_sweep_trains_one_model(toy_file, tmp_path, monkeypatch):
-    import clusterage_utils.training as training
+    import clusterage_utils.engine.training as training
 
     quick = dataclasses.replace(TOY, epochs=2, patience=2, diameters_px=(0, 4, 8))
-    from clusterage_utils.profiles import Profile
+    from clusterage_utils.engine.profiles import Profile
     prof = Profile("toy", ("NGC_628C",), 1.0, quick)
     exps = masking_sweep(Sweep(MaskKind.MASK_CENTRE), "five_band", "full", prof, masking="amortised")
     assert [e.diameter for e in exps] == [0, 4, 8] and all(e.mask == "mask_centre" for e in exps)
@@ -108,8 +108,8 @@ def test_amortised_sweep_trains_one_model(toy_file, tmp_path, monkeypatch):
 def test_a_parsec_sweep_is_evaluated_on_the_pixel_sweeps_model(toy_file, tmp_path, monkeypatch):
     """Chapter 10: masks in parsec on the same amortised model as the pixel sweep - one training, and at 0 pc
     the same predictions as at 0 px."""
-    import clusterage_utils.training as training
-    from clusterage_utils.profiles import Profile
+    import clusterage_utils.engine.training as training
+    from clusterage_utils.engine.profiles import Profile
 
     quick = dataclasses.replace(TOY, epochs=2, patience=2, diameters_px=(0, 4, 8), diameters_pc=(0, 6))
     prof = Profile("toy", ("NGC_628C",), 1.0, quick)
@@ -128,8 +128,8 @@ def test_a_parsec_sweep_is_evaluated_on_the_pixel_sweeps_model(toy_file, tmp_pat
 
 
 def test_cached_preprocessing_equals_batchwise(toy_file):
-    from clusterage_utils.inputs import InputSource
-    from clusterage_utils.preprocessing import visible_pixels
+    from clusterage_utils.engine.inputs import InputSource
+    from clusterage_utils.engine.preprocessing import visible_pixels
 
     cf = open_cutouts(toy_file)
     vis = visible_pixels("keep_centre", 12, 24)
@@ -142,8 +142,8 @@ def test_cached_preprocessing_equals_batchwise(toy_file):
 def test_saved_model_reproduces_the_stored_predictions(toy_file, tmp_path):
     """Attribution needs the trained model: a record without one is trained again (deterministically), the model
     is saved atomically, and the saved model with the record's label scaling gives the stored predictions."""
-    from clusterage_utils.store import record_key
-    from clusterage_utils.training import experiment_inputs
+    from clusterage_utils.engine.store import record_key
+    from clusterage_utils.engine.training import experiment_inputs
 
     quick = dataclasses.replace(TOY, epochs=2, patience=2)
     exp = Experiment(training=quick)
@@ -167,7 +167,7 @@ def test_saved_model_reproduces_the_stored_predictions(toy_file, tmp_path):
 
 
 def test_a_collapsed_network_is_reinitialised_and_the_best_attempt_kept(toy_file):
-    from clusterage_utils.training import train_experiment
+    from clusterage_utils.engine.training import train_experiment
 
     quick = dataclasses.replace(TOY, epochs=2, patience=2)
     cf = open_cutouts(toy_file)
@@ -187,8 +187,8 @@ def test_a_collapsed_network_is_reinitialised_and_the_best_attempt_kept(toy_file
 def test_an_ensemble_predicts_the_mean_of_its_networks(toy_file):
     """networks_per_seed=2: the first network is the single network of the seed, the second is the network of
     seed member_seed(seed, 1), and the record scores their mean."""
-    from clusterage_utils.recipe import member_seed
-    from clusterage_utils.training import train_experiment
+    from clusterage_utils.engine.recipe import member_seed
+    from clusterage_utils.engine.training import train_experiment
 
     quick = dataclasses.replace(TOY, epochs=2, patience=2)
     cf = open_cutouts(toy_file)
@@ -208,11 +208,11 @@ def test_an_ensemble_predicts_the_mean_of_its_networks(toy_file):
 def test_kfold_evaluation_scores_every_cluster_once_with_each_folds_own_null(toy_file, tmp_path, monkeypatch):
     """folds=2: two networks per seed, one per fold; the record's test set is the whole sample, each cluster
     predicted by the network that did not train on it, and the null of each fold is its own training mean."""
-    import clusterage_utils.training as training
+    import clusterage_utils.engine.training as training
+    from clusterage_utils.engine.preprocessing import kfold_split
+    from clusterage_utils.engine.profiles import Profile
+    from clusterage_utils.engine.recipe import member_seed
     from clusterage_utils.metrics import scatter_dex
-    from clusterage_utils.preprocessing import kfold_split
-    from clusterage_utils.profiles import Profile
-    from clusterage_utils.recipe import member_seed
 
     quick = dataclasses.replace(TOY, epochs=2, patience=2, folds=2, diameters_px=(0, 8))
     cf = open_cutouts(toy_file)
