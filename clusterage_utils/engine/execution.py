@@ -292,12 +292,25 @@ def run_experiments(experiments: list[Experiment], data_path: str | os.PathLike,
     data = open_cutouts(data_path)
     store = ResultsStore(store_root)
     fp = data.fingerprint()
-    unique = list({e.hash: e for e in experiments}.values())
-    keys = [record_key(e.hash, fp) for e in experiments]
-    keep = _keep_set(unique, save_models)
-    todo = _missing(unique, store, fp, keep)
+    distinct = list({e.hash: e for e in experiments}.values())
+    keep = _keep_set(distinct, save_models)
+    todo = _missing(distinct, store, fp, keep)
     _warn_set_aside(store, [record_key(e.hash, fp) for e in todo])
     groups = sorted(_groups(todo), key=_cost, reverse=True)
+    bar = tqdm(total=len(distinct), initial=len(distinct) - len(todo), desc="trainings", unit="run",
+               disable=not progress or not todo, smoothing=0.05)  # no bar when nothing to train
+    try:
+        if groups:
+            _dispatch(groups, data, store, keep, scheduler, n_workers, threads_per_worker, bar)
+    finally:
+        bar.close()
+    return store.scores([record_key(e.hash, fp) for e in experiments])
+
+
+def _dispatch(groups: list[list[Experiment]], data, store: ResultsStore, keep: frozenset, scheduler: str,
+              n_workers: int | None, threads_per_worker, bar) -> None:
+    """Train the tasks ``groups`` with the scheduler asked for (``auto``: a pool when there is more than one task
+    and more than one worker for them, else this process)."""
     auto_workers, auto_threads = default_workers()
     workers = n_workers or auto_workers
     if threads_per_worker == "auto":
@@ -305,23 +318,17 @@ def run_experiments(experiments: list[Experiment], data_path: str | os.PathLike,
     if scheduler == "auto":
         scheduler = "pool" if len(groups) > 1 and min(workers, len(groups)) > 1 else "inprocess"
     workers = max(1, min(workers, len(groups)))
-    bar = tqdm(total=len(unique), initial=len(unique) - len(todo), desc="trainings", unit="run",
-               disable=not progress or not todo, smoothing=0.05)  # no bar when nothing to train
-    try:
-        if scheduler == "inprocess":
-            for g in _resolved_input(groups, data, 1):
-                bar.set_postfix_str(_label(g), refresh=True)
-                train_task(g, data, store, keep, on_wait=_waiting_note(bar, g))
-                bar.update(len(g))
-        elif groups and scheduler == "pool":
-            _run_pool(_resolved_input(groups, data, workers), data_path, store_root, sorted(keep), workers,
-                      threads_per_worker, bar)
-        elif groups:
-            _run_dask(_resolved_input(groups, data, workers), data_path, store_root, sorted(keep), scheduler,
-                      workers, bar)
-    finally:
-        bar.close()
-    return store.scores(keys)
+    if scheduler == "inprocess":
+        for g in _resolved_input(groups, data, 1):
+            bar.set_postfix_str(_label(g), refresh=True)
+            train_task(g, data, store, keep, on_wait=_waiting_note(bar, g))
+            bar.update(len(g))
+    elif scheduler == "pool":
+        _run_pool(_resolved_input(groups, data, workers), data.path, store.root, sorted(keep), workers,
+                  threads_per_worker, bar)
+    else:
+        _run_dask(_resolved_input(groups, data, workers), data.path, store.root, sorted(keep), scheduler, workers,
+                  bar)
 
 
 def _waiting_note(bar, g: list[Experiment]):
@@ -357,13 +364,13 @@ def _run_pool(groups, data_path, store_root, save_models, n_workers, threads, ba
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
-    ctx = multiprocessing.get_context("spawn")
+    mp_context = multiprocessing.get_context("spawn")
     log_dir = Path(store_root).resolve() / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     for old in log_dir.glob("worker-*.log"):
         old.unlink()
     share = n_workers > 1 and has_gpu()
-    with ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx, initializer=_start_worker,
+    with ProcessPoolExecutor(max_workers=n_workers, mp_context=mp_context, initializer=_start_worker,
                              initargs=(threads, str(log_dir), share, os.getpid())) as pool:
         futs = {pool.submit(_pool_task, [e.to_dict() for e in g], str(Path(data_path).resolve()),
                             str(Path(store_root).resolve()), save_models): g for g in groups}

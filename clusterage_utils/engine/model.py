@@ -76,15 +76,31 @@ def build_cnn(input_shape: tuple[int, int, int], width: float = 1.0, layer_order
         Compiled with Adam and mean-squared-error loss.
     """
     import keras
-    from keras import layers
 
     if layer_order not in LAYER_ORDERS:
         raise ValueError(f"layer_order must be one of {LAYER_ORDERS}, got {layer_order!r}")
+    policy = resolve_precision(precision)
+    model = keras.Sequential([keras.Input(shape=input_shape),
+                              *_layers(width, layer_order, policy, seed, min_dense_units)], name=f"cnn_{layer_order}")
+    optimizer = keras.optimizers.Adam(learning_rate=learning_rate, global_clipnorm=clipnorm or None)
+    if policy == "mixed_float16":
+        optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+    backend = keras.config.backend()
+    jit = jit_compile or backend == "jax"                     # JAX without jit runs op by op
+    per_call = 1 if backend == "torch" else steps_per_execution  # torch runs one step per call
+    model.compile(optimizer=optimizer, loss="mse", jit_compile=jit, steps_per_execution=per_call)
+    return model
+
+
+def _layers(width: float, layer_order: str, policy: str, seed: int | None, min_dense_units: int) -> list:
+    """The network's layers in order: three conv blocks (the third pool placed by ``layer_order``), the dense
+    head, a float32 linear output; initializer seeds ``1000 x seed + 0, 1, ...`` in layer order."""
+    import keras
+    from keras import layers
 
     def w(n: int, floor: int = 4) -> int:
         return max(floor, int(round(n * width)))
 
-    policy = resolve_precision(precision)
     counter = iter(range(1000))
 
     def init():
@@ -96,16 +112,7 @@ def build_cnn(input_shape: tuple[int, int, int], width: float = 1.0, layer_order
         body = [conv[0], pool[0], conv[1], pool[1], conv[2], pool[2]]
     else:
         body = [conv[0], pool[0], conv[1], pool[1], pool[2], conv[2]]
-    head = [layers.Flatten(dtype=policy)] + [
+    return body + [layers.Flatten(dtype=policy)] + [
         layers.Dense(w(n, max(4, min_dense_units)), activation="relu", dtype=policy, kernel_initializer=init())
         for n in (512, 256, 128)] + [
         layers.Dense(1, activation="linear", dtype="float32", kernel_initializer=init())]
-    model = keras.Sequential([keras.Input(shape=input_shape), *body, *head], name=f"cnn_{layer_order}")
-    optimizer = keras.optimizers.Adam(learning_rate=learning_rate, global_clipnorm=clipnorm or None)
-    if policy == "mixed_float16":
-        optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
-    backend = keras.config.backend()
-    jit = jit_compile or backend == "jax"                     # JAX without jit runs op by op
-    per_call = 1 if backend == "torch" else steps_per_execution  # torch runs one step per call
-    model.compile(optimizer=optimizer, loss="mse", jit_compile=jit, steps_per_execution=per_call)
-    return model

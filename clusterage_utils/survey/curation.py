@@ -329,24 +329,11 @@ def curate(products_dir: str | os.PathLike, out_path: str | os.PathLike, cfg: Cu
     check_output_path(out_path)
     folders = _selected_folders(products_dir, cfg)
     manifest = read_manifest(products_dir)
-    rows, agecols = [], set()
     with atomic_path(out_path) as tmp:
         writer = CutoutWriter(tmp, cfg.size_px, compression=cfg.compression)
         try:
-            for gid, folder in tqdm(folders.items(), desc="curating", unit="galaxy", disable=not progress):
-                try:
-                    cut, table, drops, agecol = curate_galaxy(folder, gid, cfg)
-                except ProductError as e:
-                    raise ProductError(f"galaxy {gid}: {e} (nothing was written; fix or remove {folder} and "
-                                       f"run again)") from e
-                writer.append(cut, table)
-                agecols.add(agecol)
-                rows.append({"galaxy_id": gid, "kept": len(table), **drops})
-            summary = pd.DataFrame(rows)
-            _check_kept(summary, cfg, out_path)
-            if len(agecols) > 1:
-                warnings.warn(f"galaxies use different age columns: {sorted(agecols)}", stacklevel=2)
-            writer.close(_file_attrs(products_dir, cfg, manifest, agecols, rows))
+            summary = _write_galaxies(writer, tqdm(folders.items(), desc="curating", unit="galaxy",
+                                                   disable=not progress), products_dir, cfg, manifest, out_path)
         except BaseException:
             writer.abort()
             raise
@@ -355,6 +342,28 @@ def curate(products_dir: str | os.PathLike, out_path: str | os.PathLike, cfg: Cu
         tot = summary[["kept", *DROP_REASONS]].sum()
         print(f"curated {int(tot['kept'])} clusters from {len(summary)} galaxies into {out_path}; dropped: "
               + ", ".join(f"{r} {int(tot[r])}" for r in DROP_REASONS))
+    return summary
+
+
+def _write_galaxies(writer: CutoutWriter, folders, products_dir, cfg: CurationConfig, manifest, out_path: Path
+                    ) -> pd.DataFrame:
+    """Curate each (galaxy id, folder) into ``writer`` and close it with the file's attributes; returns the summary
+    per galaxy (kept, dropped per reason)."""
+    rows, agecols = [], set()
+    for gid, folder in folders:
+        try:
+            cut, table, drops, agecol = curate_galaxy(folder, gid, cfg)
+        except ProductError as e:
+            raise ProductError(f"galaxy {gid}: {e} (nothing was written; fix or remove {folder} and "
+                               f"run again)") from e
+        writer.append(cut, table)
+        agecols.add(agecol)
+        rows.append({"galaxy_id": gid, "kept": len(table), **drops})
+    summary = pd.DataFrame(rows)
+    _check_kept(summary, cfg, out_path)
+    if len(agecols) > 1:
+        warnings.warn(f"galaxies use different age columns: {sorted(agecols)}", stacklevel=3)
+    writer.close(_file_attrs(products_dir, cfg, manifest, agecols, rows))
     return summary
 
 
