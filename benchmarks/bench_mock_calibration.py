@@ -29,9 +29,12 @@ TOLERANCE_DEX = 0.08
 #: The calibrated parameters: where each range comes from (the mock's docstrings give the full references).
 PARAMETERS = {
     "natal_retention_myr": "clusters drift from their birth sites and complexes disperse: clustering gone after "
-                           "~40-60 Myr (Grasha et al. 2017): e-folding 15-80 Myr",
+                           "~40-60 Myr (Grasha et al. 2017): e-folding 15-120 Myr (at 120 Myr, 2/3 of 50-Myr-old "
+                           "clusters would still sit in their birth region: the generous end)",
     "complex_members": "uncatalogued members of a newborn cluster's complex; young clusters sit in hierarchical "
                        "complexes (Grasha et al. 2017, ApJ 840, 113)",
+    "complex_size_pc": "radius of a newborn cluster's complex: OB associations ~10-100 pc (Gouliermis 2018), "
+                       "complexes up to a few hundred pc (Grasha et al. 2017): 20-80 pc",
     "complex_decay_myr": "clustering of clusters fades within ~40-60 Myr (Grasha et al. 2017): e-folding 10-30 Myr",
     "complex_age_spread_myr": "age spread at 100 pc: age difference ~ separation^0.25-0.6 (Efremov & Elmegreen "
                               "1998; Grasha et al. 2017b), 16 Myr for Milky Way pairs < 30 pc (de la Fuente "
@@ -46,17 +49,20 @@ PARAMETERS = {
 }
 
 #: The grid: named points (MockSurveyConfig fields changed from the mock's version-2 values, ``v2``).
-V2 = dict(natal_retention_myr=None, complex_members=8.0, complex_decay_myr=30.0, complex_age_spread_myr=0.0,
+V2 = dict(natal_retention_myr=None, complex_members=8.0, complex_size_pc=20.0, complex_decay_myr=30.0,
+          complex_age_spread_myr=0.0,
           natal_dust_lanes=2.5, natal_dust_myr=20.0, ambient_dust_lanes=0.1, diffuse_young_mass_msun=1e5,
           reff_growth_per_dex=0.08)
 #: Fixed at the literature's central value in every point but ``v2`` (not calibrated): complex members' age spread.
 LITERATURE = dict(complex_age_spread_myr=10.0)
 GRID: dict[str, dict] = {
     "v2": {},
-    "retain80": {**LITERATURE, "natal_retention_myr": 80.0},
     "retain40": {**LITERATURE, "natal_retention_myr": 40.0},
-    "retain20": {**LITERATURE, "natal_retention_myr": 20.0},
-    "retain40_ambient06": {**LITERATURE, "natal_retention_myr": 40.0, "ambient_dust_lanes": 0.6},
+    "retain60": {**LITERATURE, "natal_retention_myr": 60.0},
+    "retain80": {**LITERATURE, "natal_retention_myr": 80.0},
+    "retain120": {**LITERATURE, "natal_retention_myr": 120.0},
+    "retain60_size60": {**LITERATURE, "natal_retention_myr": 60.0, "complex_size_pc": 60.0},
+    "retain80_size60": {**LITERATURE, "natal_retention_myr": 80.0, "complex_size_pc": 60.0},
 }
 
 
@@ -115,7 +121,7 @@ def calibrate(a, profile, settings) -> None:
     _write(a.out or "mock_calibration", df, a, settings, {
         "study": {c: float(study.at[c, "scatter_dex"]) for c in CALIBRATION_CASES},
         "study_null_dex": float(study.loc[list(CALIBRATION_CASES), "null_dex"].mean()),
-        "tolerance_dex": TOLERANCE_DEX, "parameters": PARAMETERS})
+        "tolerance_dex": TOLERANCE_DEX, "parameters": PARAMETERS, "fields": list(V2)})
 
 
 def validate(a, profile, settings) -> None:

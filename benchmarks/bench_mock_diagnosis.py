@@ -55,10 +55,12 @@ def main() -> None:
     from clusterage_utils.curation import ensure_default_cutouts
     from clusterage_utils.execution import run_experiments
     from clusterage_utils.experiments import case_experiments
+    from clusterage_utils.mock import read_manifest
 
     tables = []
     for c in a.couplings:
         data = ensure_default_cutouts(a.profile, root=a.data_root, environment_coupling=c)
+        version = read_manifest(data.parent / "mock")["mock_version"]
         for ep in a.epochs:
             for w in a.widths:
                 st = calibration_settings(w, epochs=ep, seeds=a.seeds, precision=a.precision)
@@ -66,17 +68,20 @@ def main() -> None:
                 sc = run_experiments(exps, data, a.store, n_workers=a.workers)
                 sc["precision"] = st.precision
                 t = summarise(sc, w, c, ep)
+                t.insert(0, "mock_version", version)
                 tables.append(t)
                 print(t.drop(columns=["coupling", "epochs"]).to_string(index=False), flush=True)
     df = pd.concat(tables, ignore_index=True)
     previous = benchmark_results(a.out)
     if previous is not None:       # earlier runs' rows stay unless measured again here (one table, many runs)
-        keys = ["coupling", "width", "epochs", "case"]
+        keys = ["mock_version", "coupling", "width", "epochs", "case"]
         prev = previous[0].drop(columns=["change_from_narrower_dex"], errors="ignore")
         prev = prev[~prev.set_index(keys).index.isin(df.set_index(keys).index)]
         df = pd.concat([prev, df], ignore_index=True)
-    df = df.sort_values(["coupling", "epochs", "case", "width"], ascending=[False, True, True, True])
-    df["change_from_narrower_dex"] = df.groupby(["coupling", "epochs", "case"])["test_scatter_dex"].diff().round(4)
+    df = df.sort_values(["mock_version", "coupling", "epochs", "case", "width"],
+                        ascending=[True, False, True, True, True])
+    by = ["mock_version", "coupling", "epochs", "case"]
+    df["change_from_narrower_dex"] = df.groupby(by)["test_scatter_dex"].diff().round(4)
     save_benchmark(a.out, df, profile=a.profile, seeds=a.seeds,
                    note="2 training workers on 2 cores shared with other jobs (wall times are contended)")
     print(df.to_string(index=False))

@@ -28,7 +28,7 @@ from .reference import study_scatter
 
 __all__ = ["CALIBRATION_CASES", "ORDER_SIGMA", "held_out_cases", "calibration_settings", "calibration_profile",
            "study_table", "mock_table", "store_table", "ordered_pairs", "orderings", "aperture_shares",
-           "compare_with_study", "comparison_numbers", "validation_table", "calibration_note"]
+           "compare_with_study", "comparison_numbers", "calibration_grid", "validation_table", "calibration_note"]
 
 #: The study's results the mock is calibrated on: five bands, full sample (unmasked, mask 12 px, keep 12 px).
 CALIBRATION_CASES = ("five_band_full_none", "five_band_full_mask_centre_12", "five_band_full_keep_centre_12")
@@ -231,12 +231,16 @@ def compare_with_study(mock: pd.DataFrame) -> dict[str, pd.DataFrame]:
     return {"cases": cases, "pairs": pairs, "summary": pd.DataFrame(rows), "apertures": ap}
 
 
-def comparison_numbers(cmp: dict[str, pd.DataFrame]) -> dict[str, float]:
+def comparison_numbers(cmp: dict[str, pd.DataFrame] | None) -> dict[str, float]:
     """The numbers of :func:`compare_with_study` a page quotes, flat (for ``glue_numbers``): per set
     (``calibration``, ``held_out``, ``all``) ``<set>_pairs``, ``<set>_agreeing``, ``<set>_agreeing_pct``,
     ``<set>_power_corr``; per calibration case (``none``, ``mask_centre_12``, ``keep_centre_12``)
     ``<case>_mock_dex`` and ``<case>_study_dex``; per white-light sample ``aperture_<sample>_mock`` and
-    ``aperture_<sample>_study`` (share of the change to 24 px by 12 px, %). NaN where a value is missing."""
+    ``aperture_<sample>_study`` (share of the change to 24 px by 12 px, %). NaN where a value is missing; for
+    ``cmp=None`` (nothing measured) every mock value is NaN, so a page's prose always finds its numbers."""
+    if cmp is None:
+        return {k: v if k.endswith(("_study_dex", "_study")) else float("nan")
+                for k, v in comparison_numbers(compare_with_study(_study_as_mock())).items()}
     out: dict[str, float] = {}
     for r in cmp["summary"].itertuples():
         key = r.set.replace("-", "_")
@@ -254,6 +258,34 @@ def comparison_numbers(cmp: dict[str, pd.DataFrame]) -> dict[str, float]:
             out[f"aperture_{sample}_{who}"] = 100.0 * float(row[f"share_by_12px_{who}"].iloc[0]) if len(row) \
                 else float("nan")
     return out
+
+
+def calibration_grid(name: str = "mock_calibration") -> tuple[pd.DataFrame, dict] | None:
+    """The calibration benchmark's table (``benchmarks/results/<name>``) with a ``default`` column: True for the
+    grid point whose parameters are :class:`~clusterage_utils.mock.MockSurveyConfig`'s defaults (the calibrated
+    mock), and its metadata; None if the benchmark was not run in this checkout."""
+    from .cost import benchmark_results
+    from .mock import MockSurveyConfig
+
+    res = benchmark_results(name)
+    if res is None:
+        return None
+    table, meta = res
+    defaults = MockSurveyConfig()
+
+    def is_default(row) -> bool:
+        for f in meta.get("fields", []):
+            want, got = getattr(defaults, f), row[f]
+            if (want is None) != pd.isna(got) or (want is not None and not np.isclose(float(got), want)):
+                return False
+        return True
+
+    return table.assign(default=table.apply(is_default, axis=1)), meta
+
+
+def _study_as_mock() -> pd.DataFrame:
+    st = study_table()
+    return st[["scatter_dex", "null_dex", "power_pct"]].assign(seed_range_dex=0.0, n_seeds=0)
 
 
 def validation_table(name: str = "mock_validation") -> pd.DataFrame | None:

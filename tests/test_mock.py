@@ -142,7 +142,8 @@ def test_reference_ages_recover_truth_and_show_degeneracy():
     (dict(environment_coupling=-0.1), "environment_coupling must be in [0, 1]"),
     (dict(environment_coupling=2), "environment_coupling must be in [0, 1]"),
     (dict(galaxies=("NGC_9999",)), "unknown galaxy id(s) ['NGC_9999']; allowed: NGC_5068"),
-    (dict(complex_decay_myr=0), "complex_decay_myr must be a number > 0 (Myr)"),
+    (dict(complex_decay_myr=0), "complex_decay_myr must be a number > 0"),
+    (dict(complex_size_pc=-5.0), "complex_size_pc must be a number > 0"),
     (dict(complex_age_spread_myr=-1), "complex_age_spread_myr must be a number >= 0"),
     (dict(natal_retention_myr=0.0), "natal_retention_myr must be > 0 (Myr) or None"),
 ])

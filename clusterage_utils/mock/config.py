@@ -59,6 +59,10 @@ class MockSurveyConfig:
     complex_members : float
         Mean number of uncatalogued members of a newborn cluster's star-forming complex (the neighbours channel;
         :func:`~clusterage_utils.mock.physics.draw_environment`).
+    complex_size_pc : float
+        Radius (pc, Gaussian sigma) of a newborn cluster's complex, growing by up to 150 pc as it disperses over
+        ~100 Myr: young star groups around clusters span tens of pc (OB associations ~10-100 pc, Gouliermis 2018,
+        PASP 130, 072001; hierarchical complexes up to a few hundred pc, Grasha et al. 2017).
     complex_decay_myr : float
         e-folding time (Myr) of the number of complex members with the environment age: young clusters sit in
         hierarchical complexes whose clustering fades within ~40-60 Myr (Grasha et al. 2017, ApJ 840, 113).
@@ -96,6 +100,7 @@ class MockSurveyConfig:
     sky_sigma_clip: float | None = 3.0
     natal_retention_myr: float | None = None
     complex_members: float = 8.0
+    complex_size_pc: float = 20.0
     complex_decay_myr: float = 30.0
     complex_age_spread_myr: float = 0.0
     natal_dust_lanes: float = 2.5
@@ -113,9 +118,9 @@ class MockSurveyConfig:
                      "diffuse_young_mass_msun", "reff_growth_per_dex"):
             if not (isinstance(getattr(self, name), (int, float)) and getattr(self, name) >= 0):
                 raise ValueError(f"{name} must be a number >= 0, got {getattr(self, name)!r}")
-        for name in ("complex_decay_myr", "natal_dust_myr"):
+        for name in ("complex_decay_myr", "natal_dust_myr", "complex_size_pc"):
             if not (isinstance(getattr(self, name), (int, float)) and getattr(self, name) > 0):
-                raise ValueError(f"{name} must be a number > 0 (Myr), got {getattr(self, name)!r}")
+                raise ValueError(f"{name} must be a number > 0, got {getattr(self, name)!r}")
         if self.natal_retention_myr is not None and not (isinstance(self.natal_retention_myr, (int, float))
                                                          and self.natal_retention_myr > 0):
             raise ValueError(f"natal_retention_myr must be > 0 (Myr) or None, got {self.natal_retention_myr!r}")

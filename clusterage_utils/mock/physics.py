@@ -99,7 +99,8 @@ def draw_environment(env_log_age, rng: np.random.Generator, laws: MockSurveyConf
     fields of ``laws``, by default the mock's calibrated values):
 
     - complex members: N ~ Poisson(0.5 + ``complex_members`` exp(-t / ``complex_decay_myr``)), masses M^-2 on
-      [200, 2e4] Msun, Gaussian offsets of sigma 20 + 150 (1 - exp(-t / 100 Myr)) pc (dispersal); ages 0.1 dex
+      [200, 2e4] Msun, Gaussian offsets of sigma ``complex_size_pc`` + 150 (1 - exp(-t / 100 Myr)) pc
+      (dispersal); ages 0.1 dex
       about the environment age, plus a spread of ``complex_age_spread_myr`` x (r / 100 pc)^0.5 Myr at separation
       r (star formation lasts longer in larger regions), never younger than 1 Myr;
     - diffuse young light: mass ``diffuse_young_mass_msun`` exp(-t / 100 Myr) Msun of the environment's age,
@@ -115,7 +116,7 @@ def draw_environment(env_log_age, rng: np.random.Generator, laws: MockSurveyConf
     # complexes
     nnb = rng.poisson(0.5 + laws.complex_members * np.exp(-t / laws.complex_decay_myr))
     owner = np.repeat(np.arange(n), nnb)
-    sig = (20.0 + 150.0 * (1.0 - np.exp(-t / 100.0)))[owner]
+    sig = (laws.complex_size_pc + 150.0 * (1.0 - np.exp(-t / 100.0)))[owner]
     dx, dy = rng.normal(0, 1, (2, owner.size)) * sig
     nb_age = np.clip(la[owner] + rng.normal(0, 0.1, owner.size), 6.0, 10.1)
     u = rng.random(owner.size)
