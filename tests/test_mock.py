@@ -61,7 +61,9 @@ def test_detected_mass_rises_with_age():
 
 
 def _rank_corr(coupling):
-    cfg = MockSurveyConfig(seed=1, fraction=0.5, environment_coupling=coupling, galaxies=("NGC_3627",))
+    """Rank correlation of true and environment ages with the coupling alone (surroundings never drift away)."""
+    cfg = MockSurveyConfig(seed=1, fraction=0.5, environment_coupling=coupling, galaxies=("NGC_3627",),
+                           natal_retention_myr=None)
     cat = simulate_galaxy("NGC_3627", cfg, render_images=False).catalogue
     return spearmanr(cat["MOCK_TRUE_LOG_AGE"], cat["MOCK_ENV_LOG_AGE"])[0], len(cat)
 
@@ -90,6 +92,38 @@ def test_environment_depends_only_on_environment_age():
     assert a.loc[young, "MOCK_N_NEIGHBOURS"].mean() > 2 * a.loc[~young, "MOCK_N_NEIGHBOURS"].mean()
 
 
+def test_natal_retention_decouples_old_clusters_only():
+    """Surroundings stay a cluster's own while it is young and become unrelated patches once it has drifted."""
+    def coupled_by_age(**kw):
+        cfg = MockSurveyConfig(seed=1, fraction=0.5, galaxies=("NGC_3627",), **kw)
+        cat = simulate_galaxy("NGC_3627", cfg, render_images=False).catalogue
+        young = cat["MOCK_TRUE_LOG_AGE"] < 6.7
+        old = cat["MOCK_TRUE_LOG_AGE"] > 8.0
+        assert young.sum() > 50 and old.sum() > 50
+        same = cat["MOCK_ENV_LOG_AGE"] == cat["MOCK_TRUE_LOG_AGE"]
+        return same[young].mean(), same[old].mean(), cat["MOCK_ENV_COUPLED"].astype(bool).equals(same)
+
+    young, old, flag = coupled_by_age(natal_retention_myr=30.0)
+    assert young > 0.85 and old < 0.02 and flag
+    assert coupled_by_age(natal_retention_myr=None)[:2] == (1.0, 1.0)
+    assert coupled_by_age(natal_retention_myr=30.0, environment_coupling=0.0)[:2] == (0.0, 0.0)
+
+
+def test_complex_age_spread_grows_with_separation():
+    """Complex members are coeval within 0.1 dex without a spread; with one, farther members differ more."""
+    from clusterage_utils.survey.mock import draw_environment
+
+    la = np.full(4000, 7.3)                                     # ~20 Myr: no member is pushed below 1 Myr
+    env0 = draw_environment(la, np.random.default_rng(0), MockSurveyConfig(complex_age_spread_myr=0.0))
+    env = draw_environment(la, np.random.default_rng(0), MockSurveyConfig(complex_age_spread_myr=15.0))
+    np.testing.assert_array_equal(env0.nb_dx_pc, env.nb_dx_pc)  # the spread is drawn last
+    assert np.std(env0.nb_log_age - 7.3) < 0.11
+    dt = np.abs(10 ** (env.nb_log_age - 6) - 10 ** (env0.nb_log_age - 6))
+    r = np.hypot(env.nb_dx_pc, env.nb_dy_pc)
+    near, far = r < np.percentile(r, 25), r > np.percentile(r, 75)
+    assert np.median(dt[far]) > 1.5 * np.median(dt[near]) > 0
+
+
 def test_reference_ages_recover_truth_and_show_degeneracy():
     cfg = MockSurveyConfig(seed=0, fraction=0.6, galaxies=("NGC_3627",))
     cat = simulate_galaxy("NGC_3627", cfg).catalogue
@@ -110,6 +144,10 @@ def test_reference_ages_recover_truth_and_show_degeneracy():
     (dict(environment_coupling=-0.1), "environment_coupling must be in [0, 1]"),
     (dict(environment_coupling=2), "environment_coupling must be in [0, 1]"),
     (dict(galaxies=("NGC_9999",)), "unknown galaxy id(s) ['NGC_9999']; allowed: NGC_5068"),
+    (dict(complex_decay_myr=0), "complex_decay_myr must be a number > 0"),
+    (dict(complex_size_pc=-5.0), "complex_size_pc must be a number > 0"),
+    (dict(complex_age_spread_myr=-1), "complex_age_spread_myr must be a number >= 0"),
+    (dict(natal_retention_myr=0.0), "natal_retention_myr must be > 0 (Myr) or None"),
 ])
 def test_bad_parameters(kw, msg):
     with pytest.raises(ValueError) as e:

@@ -110,6 +110,8 @@ class PageContext:
         never the builder's absolute paths), and a warning box on synthetic data."""
         from IPython.display import Markdown
 
+        from .data_modes import calibration_note
+
         d = self.data
         src = SOURCE_DESCRIPTIONS.get(d.source, d.source)
         extra = ""
@@ -120,7 +122,7 @@ class PageContext:
         p = ", ".join(f"`{k}={v!r}`" for k, v in self.parameters.items()) or "the profile's defaults"
         warn = ("\n\n```{admonition} Synthetic data\n:class: warning\nEvery figure and number on this page is "
                 "built from the mock survey, not from real PHANGS-HST images. Compare *trends* with the study, "
-                "not values.\n```" if d.is_mock else "")
+                f"not values. {calibration_note()}\n```" if d.is_mock else "")
         t = self.profile.training
         seeds = f"{len(t.seeds)} seed" + ("s" if len(t.seeds) != 1 else "")
         amortised = self.profile.sweep_masking == "amortised" and t.amortised_passes > 1

@@ -15,13 +15,18 @@ Physics, each ingredient with its source:
 - **Light profile**: EFF (gamma = 2.5), effective radius lognormal around 2.5 pc, growing slowly with age
   (Ryon et al. 2017 find ~2.5 pc with weak age dependence); convolved with a Gaussian PSF of FWHM 1.7 px.
 - **Environment**, drawn from each cluster's *environment age* (``MOCK_ENV_LOG_AGE``):
-  young complexes of coeval neighbours that disperse with age (20 -> ~170 pc over ~100 Myr), dust lanes
-  (filamentary screens, frequent around young complexes), and diffuse blue light of unresolved young stars
-  fading over ~100 Myr. Nuisance layers that carry no age information: smooth old disc light and resolved old
-  field stars, both uniform in age.
-- **The knob** ``environment_coupling`` c in [0, 1]: with probability c a cluster's environment age is its true
-  age, otherwise an independent draw from the galaxy's age distribution. Catalogue positions are uniform (no
-  age-dependent clustering of catalogued clusters), so at c = 0 the environment carries no age information.
+  young complexes whose members are nearly coeval (an age spread growing with separation, Efremov & Elmegreen
+  1998) and that disperse with age (60 -> ~210 pc over ~100 Myr), dust lanes (filamentary screens, frequent around
+  young complexes), and diffuse blue light of unresolved young stars fading over ~100 Myr. Nuisance layers that
+  carry no age information: smooth old disc light and resolved old field stars, both uniform in age.
+- **Birth region or not**: a cluster's surroundings are its own birth region with probability
+  exp(-age / ``natal_retention_myr``) (clusters drift away and complexes disperse within a few tens of Myr,
+  Grasha et al. 2017), else an unrelated patch of the galaxy (an independent environment age).
+- **The knob** ``environment_coupling`` c in [0, 1] multiplies that probability: at c = 0 every environment age is
+  an independent draw from the galaxy's age distribution. Catalogue positions are uniform (no age-dependent
+  clustering of catalogued clusters), so at c = 0 the environment carries no age information.
+- **Calibrated**: the physical parameters' defaults (:class:`MockSurveyConfig`) were chosen on three of the
+  study's results (five bands, full sample; ``benchmarks/bench_mock_calibration.py``), see the data-modes page.
 - **Noise**: Poisson on source + sky (e-) for each band's exposure, Gaussian read noise, approximate AB zero points.
 
 Reference ages are then measured like the real ones (``photometry.aperture_photometry`` + ``photometry.fit_ssp``).

@@ -30,18 +30,23 @@ class GalaxyMock:
 
 
 def _draw_truth(galaxy_id: str, cfg: MockSurveyConfig, n: int, dist: float, true_log_age) -> dict:
-    """True ages, environment ages (coupled with probability ``environment_coupling``), dust, detected masses and
-    effective radii of ``n`` clusters, each from its own random stream."""
+    """True ages, environment ages, dust, detected masses and effective radii of ``n`` clusters, each from its own
+    random stream.
+
+    A cluster's surroundings are its own (environment age = its age) with probability ``environment_coupling`` x
+    exp(-age / ``natal_retention_myr``), else an unrelated patch of the galaxy (an independent draw)."""
     age = draw_log_ages(galaxy_id, n, _rng(cfg.seed, galaxy_id, "age")) if true_log_age is None \
         else np.asarray(true_log_age, float)
     r_env = _rng(cfg.seed, galaxy_id, "env_age")
     coupled = r_env.random(n) < cfg.environment_coupling
     indep = draw_log_ages(galaxy_id, n, r_env)
+    if cfg.natal_retention_myr is not None:     # drawn last: None leaves the other draws as in version 2
+        coupled &= r_env.random(n) < np.exp(-(10.0 ** (age - 6.0)) / cfg.natal_retention_myr)
     r_m = _rng(cfg.seed, galaxy_id, "mass")
     ebv = draw_ebv(age, r_m)
     mass = draw_detected_masses(age, ebv, dist, cfg.detection_limit_mag, r_m, cfg.nebular)
     r_s = _rng(cfg.seed, galaxy_id, "shape")
-    reff_pc = REFF_MEDIAN_PC * np.exp(r_s.normal(0, 0.35, n)) * (1.0 + 0.08 * (age - 6.0))
+    reff_pc = REFF_MEDIAN_PC * np.exp(r_s.normal(0, 0.35, n)) * (1.0 + cfg.reff_growth_per_dex * (age - 6.0))
     return {"age": age, "env_age": np.where(coupled, age, indep), "coupled": coupled, "ebv": ebv, "mass": mass,
             "reff_pc": reff_pc}
 
@@ -100,7 +105,7 @@ def simulate_galaxy(galaxy_id: str, cfg: MockSurveyConfig, true_log_age: np.ndar
     t = _draw_truth(galaxy_id, cfg, n, dist, true_log_age)
     shape = mosaic_shape(n, cfg.area_per_cluster_px)
     xs, ys = _place(galaxy_id, cfg, n, shape)
-    env = draw_environment(t["env_age"], _rng(cfg.seed, galaxy_id, "env"))
+    env = draw_environment(t["env_age"], _rng(cfg.seed, galaxy_id, "env"), cfg)
     wcs = make_wcs(galaxy_id, shape)
     ra, dec = wcs.pixel_to_world_values(xs, ys)
     cat = pd.DataFrame({

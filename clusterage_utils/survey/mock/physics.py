@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import photometry as ph
 from ..reference import age_distribution
-from .config import MASS_RANGE_MSUN
+from .config import MASS_RANGE_MSUN, MockSurveyConfig
 
 __all__ = ["draw_log_ages", "mean_ebv_mag", "draw_ebv", "detection_mass_limit", "draw_detected_masses",
            "Environment", "draw_environment", "dust_covering"]
@@ -90,38 +90,57 @@ class Environment:
     lane_y_pc: np.ndarray
     lane_width_pc: np.ndarray
 
-def draw_environment(env_log_age, rng: np.random.Generator) -> Environment:
+def draw_environment(env_log_age, rng: np.random.Generator, laws: MockSurveyConfig | None = None) -> Environment:
     """Draw the age-dependent environment layers (complexes, dust lanes, diffuse young light).
 
     Only ``env_log_age`` enters: this is what makes ``environment_coupling`` an exact knob.
 
-    Layer laws (t = environment age in Myr):
+    Layer laws (t = environment age in Myr; the symbols are :class:`~clusterage_utils.survey.mock.MockSurveyConfig`
+    fields of ``laws``, by default the mock's calibrated values):
 
-    - complex members: N ~ Poisson(0.5 + 8 exp(-t / 30 Myr)), coeval (age scatter 0.1 dex), masses M^-2 on
-      [200, 2e4] Msun, Gaussian offsets of sigma 20 + 150 (1 - exp(-t / 100 Myr)) pc (dispersal);
-    - diffuse young light: mass 1e5 exp(-t / 100 Myr) Msun of the environment's age, Gaussian of sigma
-      40 + 60 min(1, t / 100 Myr) pc;
-    - dust lanes: N ~ Poisson(0.1 + 2.5 exp(-t / 20 Myr)) filaments (random walks of 60-250 pc starting within
-      60 pc of the cluster, 15-60 pc wide), peak E(B-V) U(0.1, 0.5) x (0.3 + 0.7 exp(-t / 50 Myr)) mag.
+    - complex members: N ~ Poisson(0.5 + ``complex_members`` exp(-t / ``complex_decay_myr``)), masses M^-2 on
+      [200, 2e4] Msun, Gaussian offsets of sigma ``complex_size_pc`` + 150 (1 - exp(-t / 100 Myr)) pc
+      (dispersal); ages 0.1 dex
+      about the environment age, plus a spread of ``complex_age_spread_myr`` x (r / 100 pc)^0.5 Myr at separation
+      r (star formation lasts longer in larger regions), never younger than 1 Myr;
+    - diffuse young light: mass ``diffuse_young_mass_msun`` exp(-t / 100 Myr) Msun of the environment's age,
+      Gaussian of sigma 40 + 60 min(1, t / 100 Myr) pc;
+    - dust lanes: N ~ Poisson(``ambient_dust_lanes`` + ``natal_dust_lanes`` exp(-t / ``natal_dust_myr``))
+      filaments (random walks of 60-250 pc starting within 60 pc of the cluster, 15-60 pc wide), peak E(B-V)
+      U(0.1, 0.5) x (0.3 + 0.7 exp(-t / 50 Myr)) mag.
     """
+    laws = laws or MockSurveyConfig()
     la = np.asarray(env_log_age, float)
     n = len(la)
     t = 10.0 ** (la - 6.0)
     # complexes
-    nnb = rng.poisson(0.5 + 8.0 * np.exp(-t / 30.0))
+    nnb = rng.poisson(0.5 + laws.complex_members * np.exp(-t / laws.complex_decay_myr))
     owner = np.repeat(np.arange(n), nnb)
-    sig = (20.0 + 150.0 * (1.0 - np.exp(-t / 100.0)))[owner]
+    sig = (laws.complex_size_pc + 150.0 * (1.0 - np.exp(-t / 100.0)))[owner]
     dx, dy = rng.normal(0, 1, (2, owner.size)) * sig
     nb_age = np.clip(la[owner] + rng.normal(0, 0.1, owner.size), 6.0, 10.1)
     u = rng.random(owner.size)
     lo, hi = 200.0, 2e4
     nb_mass = 1.0 / (1.0 / lo - u * (1.0 / lo - 1.0 / hi))
-    nb_ebv = np.clip(rng.gamma(2.0, mean_ebv_mag(nb_age) / 2.0), 0, 1.5)
+    nb_ebv_draw = rng.gamma(2.0, 1.0, owner.size)
     # diffuse young light
-    dmass = 1e5 * np.exp(-t / 100.0)
+    dmass = laws.diffuse_young_mass_msun * np.exp(-t / 100.0)
     dsig = 40.0 + 60.0 * np.minimum(1.0, t / 100.0)
-    # dust lanes
-    nl = rng.poisson(0.1 + 2.5 * np.exp(-t / 20.0))
+    lanes = _draw_lanes(t, laws, rng)
+    if laws.complex_age_spread_myr > 0 and owner.size:   # drawn last: spread 0 leaves the other draws unchanged
+        spread = laws.complex_age_spread_myr * np.sqrt(np.hypot(dx, dy) / 100.0)
+        nb_t = np.maximum(10.0 ** (nb_age - 6.0) + rng.normal(0, 1, owner.size) * spread, 1.0)
+        nb_age = np.clip(np.log10(nb_t) + 6.0, 6.0, 10.1)
+    nb_ebv = np.clip(nb_ebv_draw * mean_ebv_mag(nb_age) / 2.0, 0, 1.5)
+    return Environment(
+        n_neighbours=nnb, nb_owner=owner, nb_dx_pc=dx, nb_dy_pc=dy, nb_log_age=nb_age, nb_mass_msun=nb_mass,
+        nb_ebv_mag=nb_ebv, diffuse_mass_msun=dmass, diffuse_sigma_pc=dsig, **lanes)
+
+
+def _draw_lanes(t: np.ndarray, laws, rng: np.random.Generator) -> dict:
+    """Dust filaments of each cluster (see :func:`draw_environment`): random walks of 2-pc steps."""
+    n = len(t)
+    nl = rng.poisson(laws.ambient_dust_lanes + laws.natal_dust_lanes * np.exp(-t / laws.natal_dust_myr))
     lane_cluster = np.repeat(np.arange(n), nl)
     nlanes = lane_cluster.size
     lane_ebv = rng.uniform(0.1, 0.5, nlanes) * (0.3 + 0.7 * np.exp(-t[lane_cluster] / 50.0))
@@ -134,23 +153,21 @@ def draw_environment(env_log_age, rng: np.random.Generator) -> Environment:
     nsteps = np.maximum(2, (length / step_pc).astype(int))
     lane_id = np.repeat(np.arange(nlanes), nsteps)
     turn = rng.normal(0, 0.08, lane_id.size)
+    if not nlanes:
+        return {"n_lanes": nl, "lane_ebv_mag": np.zeros(0), "lane_owner": np.zeros(0, int),
+                "lane_x_pc": np.zeros(0), "lane_y_pc": np.zeros(0), "lane_width_pc": np.zeros(0)}
     # cumulative heading per lane (random walk in direction), then positions
-    start = np.concatenate([[0], np.cumsum(nsteps)[:-1]]) if nlanes else np.zeros(0, int)
+    start = np.concatenate([[0], np.cumsum(nsteps)[:-1]])
     cturn = np.cumsum(turn)
-    cturn -= np.repeat(cturn[start] - turn[start], nsteps) if nlanes else 0
+    cturn -= np.repeat(cturn[start] - turn[start], nsteps)
     ang = heading[lane_id] + cturn
     sx, sy = np.cos(ang) * step_pc, np.sin(ang) * step_pc
     cx, cy = np.cumsum(sx), np.cumsum(sy)
-    if nlanes:
-        cx -= np.repeat(cx[start] - sx[start], nsteps)
-        cy -= np.repeat(cy[start] - sy[start], nsteps)
-    lx = r0[lane_id] * np.cos(phi0[lane_id]) + cx
-    ly = r0[lane_id] * np.sin(phi0[lane_id]) + cy
-    return Environment(
-        n_neighbours=nnb, nb_owner=owner, nb_dx_pc=dx, nb_dy_pc=dy, nb_log_age=nb_age, nb_mass_msun=nb_mass,
-        nb_ebv_mag=nb_ebv, diffuse_mass_msun=dmass, diffuse_sigma_pc=dsig, n_lanes=nl,
-        lane_ebv_mag=lane_ebv[lane_id] if nlanes else np.zeros(0), lane_owner=lane_cluster[lane_id] if nlanes
-        else np.zeros(0, int), lane_x_pc=lx, lane_y_pc=ly, lane_width_pc=width[lane_id] if nlanes else np.zeros(0))
+    cx -= np.repeat(cx[start] - sx[start], nsteps)
+    cy -= np.repeat(cy[start] - sy[start], nsteps)
+    return {"n_lanes": nl, "lane_ebv_mag": lane_ebv[lane_id], "lane_owner": lane_cluster[lane_id],
+            "lane_x_pc": r0[lane_id] * np.cos(phi0[lane_id]) + cx,
+            "lane_y_pc": r0[lane_id] * np.sin(phi0[lane_id]) + cy, "lane_width_pc": width[lane_id]}
 
 def dust_covering(env: Environment, n: int, radius_pc: float, threshold_mag: float = 0.1) -> np.ndarray:
     """Fraction of lane points of each cluster's own lanes within ``radius_pc`` weighted by thickness: a simple

@@ -151,7 +151,7 @@ def render(galaxy_id, cfg, shape, xs, ys, env_age, reff_pc, env: Environment, pc
     screen = _dust_screen(shape, xs, ys, env, pc_px)
     _disc_light(img, _rng(cfg.seed, galaxy_id, "disc"), pc_px)
     # 4. diffuse light of unresolved young stars around young complexes (environment age colours)
-    drates = ph.model_rates(env_age, env.diffuse_mass_msun, np.full(len(xs), 0.1), dist)
+    drates = ph.model_rates(env_age, np.ones(len(xs)), np.full(len(xs), 0.1), dist) * env.diffuse_mass_msun[:, None]
     _add_gaussians(img, xs, ys, env.diffuse_sigma_pc / pc_px, drates)
     # dust screen dims everything behind it (disc and diffuse light)
     img *= 10.0 ** (-0.4 * ext[:, None, None] * screen[None])
