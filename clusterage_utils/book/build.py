@@ -38,7 +38,7 @@ __all__ = ["build_book", "publish_site", "BookBuildError", "check_parameters", "
 DEFAULT_CHAPTER_TIMEOUT_S = 1800
 #: Pages in ``book/`` that are notebooks, executed after the chapters on every build (they read the store and
 #: this build's timings).
-BOOK_PAGES = ("compute", "api")
+BOOK_PAGES = ("data_modes", "compute", "api")
 
 
 class BookBuildError(RuntimeError):
