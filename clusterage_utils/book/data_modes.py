@@ -82,7 +82,8 @@ def page_numbers(profile: str = "laptop", data=None, store=None) -> tuple[dict, 
     Returns
     -------
     numbers : dict
-        ``cal_width_inv``, ``cal_seeds``, ``tolerance``, ``grid_points``, the width changes of the diagnosis, and
+        ``cal_width_inv``, ``cal_seeds`` (of the calibration grid), ``val_seeds`` (of the validation),
+        ``tolerance``, ``grid_points``, the width changes of the diagnosis, and
         :func:`~clusterage_utils.analysis.calibration.comparison_numbers` prefixed ``cal_`` (the calibration
         network, ``benchmarks/results/mock_validation``) and ``book_`` (this book's networks); NaN for what was
         not measured, so the page always finds its numbers.
@@ -94,8 +95,8 @@ def page_numbers(profile: str = "laptop", data=None, store=None) -> tuple[dict, 
     from ..analysis.calibration import store_table
     from .page import page_context
 
-    numbers: dict = {"cal_width_inv": np.nan, "cal_seeds": np.nan, "tolerance": np.nan, "grid_points": 0,
-                     "diag_change_8_4": np.nan, "diag_change_4_2": np.nan}
+    numbers: dict = {"cal_width_inv": np.nan, "cal_seeds": np.nan, "val_seeds": np.nan, "tolerance": np.nan,
+                     "grid_points": 0, "diag_change_8_4": np.nan, "diag_change_4_2": np.nan}
     grid_table = pd.DataFrame()
     grid = calibration_grid()
     if grid is not None:
@@ -106,7 +107,11 @@ def page_numbers(profile: str = "laptop", data=None, store=None) -> tuple[dict, 
     diagnosis = benchmark_results("mock_diagnosis")
     if diagnosis is not None:
         numbers.update(_width_changes(diagnosis[0]))
-    comparisons = {"calibration network": validation_table("mock_validation"), "this book's networks": None}
+    comparisons = {"calibration network": None, "this book's networks": None}
+    validation = benchmark_results("mock_validation")
+    if validation is not None:
+        numbers["val_seeds"] = len(validation[1].get("seeds", []))
+        comparisons["calibration network"] = validation[0].set_index("case")
     try:
         ctx = page_context(profile, data, store)
         comparisons["this book's networks"] = store_table(ctx.store, ctx.data_path, ctx.profile.training)
